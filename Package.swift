@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Release builds of the numeric code drop bounds and exclusivity checks (they cost ~15x in hot
+/// loops); debug builds keep them so tests catch an out-of-bounds index.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "libscore",
+    products: [
+        .library(name: "score", type: .dynamic, targets: ["ScoreC"]),
+        .executable(name: "score-cli", targets: ["ScoreCLI"]),
+        .executable(name: "score-bench", targets: ["ScoreBench"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "ScoreEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "ScoreC", dependencies: ["ScoreEngine"], swiftSettings: fastMath),
+        .executableTarget(name: "ScoreCLI", dependencies: ["ScoreEngine"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "ScoreBench", dependencies: ["ScoreEngine"],
+            exclude: ["peer_torch.py"], swiftSettings: fastMath),
+        .testTarget(
+            name: "ScoreEngineTests", dependencies: ["ScoreEngine"],
+            resources: [.copy("Fixtures")]),
+    ],
+    // Kernels pass raw pointers into parallel closures; Swift 5 mode keeps that expressible
+    // without wrapping every pointer. Shared mutable state still sits behind locks.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,138 @@
+/// Shape of a Llama-family decoder (Llama, Qwen2, SmolLM). Encodes to and decodes from the keys
+/// of a Hugging Face `config.json`, so a saved folder reads as a `transformers` checkpoint.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    /// Number of token ids.
+    public var vocabSize: Int
+    /// Width of the residual stream (`hidden_size`).
+    public var dim: Int
+    /// Number of transformer blocks.
+    public var nLayers: Int
+    /// Number of query heads.
+    public var nHeads: Int
+    /// Number of key/value heads (grouped-query attention); divides `nHeads`.
+    public var nKVHeads: Int
+    /// Width of the SwiGLU MLP (`intermediate_size`).
+    public var hiddenDim: Int
+    /// Longest sequence the rotary tables cover (`max_position_embeddings`).
+    public var maxSeqLen: Int
+    /// Rotary base frequency.
+    public var ropeTheta: Float
+    /// RMSNorm epsilon.
+    public var normEps: Float
+    /// Whether the output projection shares the token embedding.
+    public var tieEmbeddings: Bool
+    /// Whether q/k/v projections carry a bias (Qwen2).
+    public var qkvBias: Bool
+    /// Width of one attention head; `dim / nHeads` unless a checkpoint says otherwise.
+    public var headDim: Int
+
+    public init(
+        vocabSize: Int, dim: Int, nLayers: Int, nHeads: Int, nKVHeads: Int, hiddenDim: Int,
+        maxSeqLen: Int, ropeTheta: Float = 10_000, normEps: Float = 1e-5,
+        tieEmbeddings: Bool = true, qkvBias: Bool = false, headDim: Int? = nil
+    ) {
+        self.vocabSize = vocabSize
+        self.dim = dim
+        self.nLayers = nLayers
+        self.nHeads = nHeads
+        self.nKVHeads = nKVHeads
+        self.hiddenDim = hiddenDim
+        self.maxSeqLen = maxSeqLen
+        self.ropeTheta = ropeTheta
+        self.normEps = normEps
+        self.tieEmbeddings = tieEmbeddings
+        self.qkvBias = qkvBias
+        self.headDim = headDim ?? (nHeads > 0 ? dim / nHeads : 0)
+    }
+
+    /// The `tiny` benchmark shape: 320 tokens, width 128, 4 layers, 4 heads over 2 KV heads.
+    public static let tiny = ModelConfig(
+        vocabSize: 320, dim: 128, nLayers: 4, nHeads: 4, nKVHeads: 2, hiddenDim: 384, maxSeqLen: 128)
+
+    /// Width of all query heads together.
+    public var qDim: Int { nHeads * headDim }
+    /// Width of all key (or value) heads together.
+    public var kvDim: Int { nKVHeads * headDim }
+
+    /// Throws `ScoreError.invalidArgument` naming the first inconsistency.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw ScoreError.invalidArgument("model config: " + message()) }
+        }
+        try check(vocabSize > 0, "vocab_size must be positive (got \(vocabSize))")
+        try check(dim > 0, "hidden_size must be positive (got \(dim))")
+        try check(nLayers > 0, "num_hidden_layers must be positive (got \(nLayers))")
+        try check(nHeads > 0, "num_attention_heads must be positive (got \(nHeads))")
+        try check(nKVHeads > 0, "num_key_value_heads must be positive (got \(nKVHeads))")
+        try check(nHeads % nKVHeads == 0,
+                  "num_key_value_heads (\(nKVHeads)) must divide num_attention_heads (\(nHeads))")
+        try check(headDim > 0 && headDim % 2 == 0, "head_dim must be positive and even (got \(headDim))")
+        try check(hiddenDim > 0, "intermediate_size must be positive (got \(hiddenDim))")
+        try check(maxSeqLen > 0, "max_position_embeddings must be positive (got \(maxSeqLen))")
+        try check(ropeTheta.isFinite && ropeTheta > 0, "rope_theta must be finite and positive")
+        try check(normEps.isFinite && normEps > 0, "rms_norm_eps must be finite and positive")
+        let limit = 1 << 31
+        try check(vocabSize < limit && dim < limit && hiddenDim < limit && maxSeqLen < limit,
+                  "a dimension exceeds 2^31")
+        let (parameters, overflow) = ModelConfig.multiplyChecked([vocabSize, dim, 4])
+        try check(!overflow && parameters < Int(1) << 40, "embedding of \(vocabSize)x\(dim) is too large")
+    }
+
+    static func multiplyChecked(_ values: [Int]) -> (Int, Bool) {
+        var product = 1
+        for value in values {
+            let (next, overflow) = product.multipliedReportingOverflow(by: value)
+            if overflow { return (0, true) }
+            product = next
+        }
+        return (product, false)
+    }
+
+    // MARK: Hugging Face config.json
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", dim = "hidden_size", nLayers = "num_hidden_layers"
+        case nHeads = "num_attention_heads", nKVHeads = "num_key_value_heads"
+        case hiddenDim = "intermediate_size", maxSeqLen = "max_position_embeddings"
+        case ropeTheta = "rope_theta", normEps = "rms_norm_eps", tieEmbeddings = "tie_word_embeddings"
+        case qkvBias = "attention_bias", headDim = "head_dim", modelType = "model_type"
+        case architectures, hiddenAct = "hidden_act", torchDtype = "torch_dtype"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        dim = try c.decode(Int.self, forKey: .dim)
+        nLayers = try c.decode(Int.self, forKey: .nLayers)
+        nHeads = try c.decode(Int.self, forKey: .nHeads)
+        nKVHeads = try c.decodeIfPresent(Int.self, forKey: .nKVHeads) ?? nHeads
+        hiddenDim = try c.decode(Int.self, forKey: .hiddenDim)
+        maxSeqLen = try c.decodeIfPresent(Int.self, forKey: .maxSeqLen) ?? 2048
+        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000
+        normEps = try c.decodeIfPresent(Float.self, forKey: .normEps) ?? 1e-6
+        tieEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieEmbeddings) ?? (modelType == "qwen2" ? false : true)
+        qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias) ?? (modelType == "qwen2")
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? (nHeads > 0 ? dim / nHeads : 0)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(qkvBias ? ["Qwen2ForCausalLM"] : ["LlamaForCausalLM"], forKey: .architectures)
+        try c.encode(qkvBias ? "qwen2" : "llama", forKey: .modelType)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(dim, forKey: .dim)
+        try c.encode(nLayers, forKey: .nLayers)
+        try c.encode(nHeads, forKey: .nHeads)
+        try c.encode(nKVHeads, forKey: .nKVHeads)
+        try c.encode(hiddenDim, forKey: .hiddenDim)
+        try c.encode(maxSeqLen, forKey: .maxSeqLen)
+        try c.encode(ropeTheta, forKey: .ropeTheta)
+        try c.encode(normEps, forKey: .normEps)
+        try c.encode(tieEmbeddings, forKey: .tieEmbeddings)
+        if !qkvBias { try c.encode(false, forKey: .qkvBias) }
+        try c.encode(headDim, forKey: .headDim)
+        try c.encode("silu", forKey: .hiddenAct)
+        try c.encode("float32", forKey: .torchDtype)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// The backward pass matching `forward(tokens:targets:batch:seqLen:)`.
+extension Transformer {
+    /// Accumulates into `gradients` the gradient of L = Σᵢ dLogProbs[i] · log π(targets[i] | ·)
+    /// for the last forward pass. Supervised cross-entropy passes −wᵢ/Σw; policy gradients pass
+    /// −advantage (plus KL terms) per token. Positions with a negative target must carry 0.
+    /// Consumes the saved logits: call `forward` again before another `backward`.
+    public func backward(dLogProbs: [Float]) throws {
+        guard let a = activations, !a.tokens.isEmpty else {
+            throw ScoreError.invalidArgument("backward called before forward")
+        }
+        guard dLogProbs.count == a.rows else {
+            throw ScoreError.invalidArgument("expected \(a.rows) log-prob gradients, got \(dLogProbs.count)")
+        }
+        if let bad = dLogProbs.firstIndex(where: { !$0.isFinite }) {
+            throw ScoreError.nonFinite("log-prob gradient at position \(bad) is \(dLogProbs[bad])")
+        }
+        if let bad = dLogProbs.indices.first(where: { dLogProbs[$0] != 0 && a.targets[$0] < 0 }) {
+            throw ScoreError.invalidArgument("position \(bad) has a gradient but no target")
+        }
+        runBackward(a, dLogProbs: dLogProbs)
+        a.tokens = []
+    }
+
+    func runBackward(_ a: TrainingActivations, dLogProbs: [Float]) {
+        let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, v = c.vocabSize, t = a.seqLen
+        let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
+                                   headDim: c.headDim)
+        // dLogits = g · (onehot(target) − softmax), in place over the logits.
+        let logits = a.logits.pointer
+        dLogProbs.withUnsafeBufferPointer { g in
+            rowChunks(n) { s, e in
+                for r in s..<e {
+                    let row = logits + r * v
+                    let scale = g[r]
+                    if scale == 0 {
+                        row.update(repeating: 0, count: v)
+                        continue
+                    }
+                    let logZ = a.logPartition.pointer[r]
+                    for j in 0..<v { row[j] = -scale * Foundation.exp(row[j] - logZ) }
+                    row[Int(a.targets[r])] += scale
+                }
+            }
+        }
+        // Output projection and final norm.
+        Blas.matmul(m: n, n: d, k: v, a: logits, lda: v, b: weight(layout.output), ldb: d,
+                    c: a.dNorm.pointer, ldc: d, threads: threads)
+        Blas.matmulTransA(m: v, n: d, k: n, a: logits, lda: v, b: a.normFinal.pointer, ldb: d,
+                          beta: 1, c: grad(layout.output), ldc: d, threads: threads)
+        a.dResidual.zero()
+        Kernels.rmsNormBackward(rows: n, n: d, x: a.output.pointer, weight: weight(layout.finalNorm),
+                                invRMS: a.invRMSFinal.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
+                                dWeight: grad(layout.finalNorm))
+        for (l, block) in a.blocks.enumerated().reversed() {
+            let o = layout.layers[l]
+            // MLP: next = middle + act · Wdownᵀ
+            Blas.matmul(m: n, n: f, k: d, a: a.dResidual.pointer, lda: d, b: weight(o.wDown), ldb: f,
+                        c: a.dAct.pointer, ldc: f, threads: threads)
+            Blas.matmulTransA(m: d, n: f, k: n, a: a.dResidual.pointer, lda: d, b: block.act.pointer, ldb: f,
+                              beta: 1, c: grad(o.wDown), ldc: f, threads: threads)
+            rowChunks(n) { s, e in
+                Kernels.swigluBackward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
+                                       dOut: a.dAct.pointer + s * f, dGate: a.dGate.pointer + s * f,
+                                       dUp: a.dUp.pointer + s * f)
+            }
+            Blas.matmul(m: n, n: d, k: f, a: a.dGate.pointer, lda: f, b: weight(o.wGate), ldb: d,
+                        c: a.dNorm.pointer, ldc: d, threads: threads)
+            Blas.matmul(m: n, n: d, k: f, a: a.dUp.pointer, lda: f, b: weight(o.wUp), ldb: d,
+                        beta: 1, c: a.dNorm.pointer, ldc: d, threads: threads)
+            Blas.matmulTransA(m: f, n: d, k: n, a: a.dGate.pointer, lda: f, b: block.norm2.pointer, ldb: d,
+                              beta: 1, c: grad(o.wGate), ldc: d, threads: threads)
+            Blas.matmulTransA(m: f, n: d, k: n, a: a.dUp.pointer, lda: f, b: block.norm2.pointer, ldb: d,
+                              beta: 1, c: grad(o.wUp), ldc: d, threads: threads)
+            Kernels.rmsNormBackward(rows: n, n: d, x: block.middle.pointer, weight: weight(o.mlpNorm),
+                                    invRMS: block.invRMS2.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
+                                    dWeight: grad(o.mlpNorm))
+            // Attention: middle = input + attention · Woᵀ
+            Blas.matmul(m: n, n: c.qDim, k: d, a: a.dResidual.pointer, lda: d, b: weight(o.wo), ldb: c.qDim,
+                        c: a.dAttention.pointer, ldc: c.qDim, threads: threads)
+            Blas.matmulTransA(m: d, n: c.qDim, k: n, a: a.dResidual.pointer, lda: d, b: block.attention.pointer,
+                              ldb: c.qDim, beta: 1, c: grad(o.wo), ldc: c.qDim, threads: threads)
+            a.dK.zero()
+            a.dV.zero()
+            Attention.backward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
+                               probs: block.probs.pointer, dOut: a.dAttention.pointer, dQ: a.dQ.pointer,
+                               dK: a.dK.pointer, dV: a.dV.pointer, threads: threads)
+            rowChunks(n) { s, e in
+                for r in s..<e {
+                    Kernels.rope(row: a.dQ.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim, position: r % t,
+                                 cos: self.ropeCos.pointer, sin: self.ropeSin.pointer, inverse: true)
+                    Kernels.rope(row: a.dK.pointer + r * c.kvDim, heads: c.nKVHeads, headDim: c.headDim, position: r % t,
+                                 cos: self.ropeCos.pointer, sin: self.ropeSin.pointer, inverse: true)
+                }
+            }
+            linearBackward(rows: n, dOutput: a.dQ.pointer, outWidth: c.qDim, input: block.norm1.pointer, inWidth: d,
+                           weightOffset: o.wq, biasOffset: o.bq, dInput: a.dNorm.pointer, accumulate: false)
+            linearBackward(rows: n, dOutput: a.dK.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
+                           weightOffset: o.wk, biasOffset: o.bk, dInput: a.dNorm.pointer, accumulate: true)
+            linearBackward(rows: n, dOutput: a.dV.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
+                           weightOffset: o.wv, biasOffset: o.bv, dInput: a.dNorm.pointer, accumulate: true)
+            Kernels.rmsNormBackward(rows: n, n: d, x: block.input.pointer, weight: weight(o.attnNorm),
+                                    invRMS: block.invRMS1.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
+                                    dWeight: grad(o.attnNorm))
+        }
+        let dEmbedding = grad(layout.embedding)
+        for r in 0..<n {
+            Blas.axpy(d, 1, a.dResidual.pointer + r * d, dEmbedding + Int(a.tokens[r]) * d)
+        }
+    }
+
+    /// Backward of `linear`: dW += dYᵀ X, db += Σ dY, dX (+)= dY W.
+    func linearBackward(rows: Int, dOutput: UnsafePointer<Float>, outWidth: Int, input: UnsafePointer<Float>,
+                        inWidth: Int, weightOffset: Int, biasOffset: Int, dInput: UnsafeMutablePointer<Float>,
+                        accumulate: Bool) {
+        Blas.matmul(m: rows, n: inWidth, k: outWidth, a: dOutput, lda: outWidth, b: weight(weightOffset),
+                    ldb: inWidth, beta: accumulate ? 1 : 0, c: dInput, ldc: inWidth, threads: threads)
+        Blas.matmulTransA(m: outWidth, n: inWidth, k: rows, a: dOutput, lda: outWidth, b: input, ldb: inWidth,
+                          beta: 1, c: grad(weightOffset), ldc: inWidth, threads: threads)
+        if biasOffset >= 0 {
+            Kernels.addColumnSums(rows: rows, n: outWidth, dy: dOutput, dBias: grad(biasOffset))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+/// The training forward pass: a [batch, seqLen] block of token ids, right-padded, every sequence
+/// starting at position 0. Keeps the activations the backward pass needs.
+extension Transformer {
+    /// Runs the model on `tokens` (row-major [batch, seqLen]) and returns, for each position,
+    /// log π(targets[i] | tokens[..i]) — or 0 where `targets[i]` is negative (ignored position).
+    public func forward(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws -> [Float] {
+        try validateBlock(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
+        let acts = trainingActivations(batch: batch, seqLen: seqLen)
+        acts.tokens = tokens.map { Int32($0) }
+        acts.targets = targets.map { Int32($0) }
+        runForward(acts)
+        let v = config.vocabSize
+        var logProbs = [Float](repeating: 0, count: acts.rows)
+        for r in 0..<acts.rows where targets[r] >= 0 {
+            logProbs[r] = acts.logits.pointer[r * v + targets[r]] - acts.logPartition.pointer[r]
+        }
+        return logProbs
+    }
+
+    /// The logits of the last forward pass, [batch·seqLen, vocabSize] (nil before any forward).
+    public var lastLogits: [Float]? { activations?.logits.array }
+
+    func validateBlock(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws {
+        guard batch > 0, seqLen > 0 else {
+            throw ScoreError.invalidArgument("batch and sequence length must be positive (got \(batch)x\(seqLen))")
+        }
+        guard seqLen <= config.maxSeqLen else {
+            throw ScoreError.invalidArgument("sequence length \(seqLen) exceeds max_position_embeddings \(config.maxSeqLen)")
+        }
+        guard tokens.count == batch * seqLen, targets.count == batch * seqLen else {
+            throw ScoreError.invalidArgument(
+                "expected \(batch * seqLen) tokens and targets, got \(tokens.count) and \(targets.count)")
+        }
+        let v = config.vocabSize
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= v }) {
+            throw ScoreError.invalidArgument("token id \(bad) outside the vocabulary 0..<\(v)")
+        }
+        if let bad = targets.first(where: { $0 >= v }) {
+            throw ScoreError.invalidArgument("target id \(bad) outside the vocabulary 0..<\(v)")
+        }
+    }
+
+    func trainingActivations(batch: Int, seqLen: Int) -> TrainingActivations {
+        if let acts = activations, acts.batch == batch, acts.seqLen == seqLen { return acts }
+        activations = nil  // release the old shape before allocating the new one
+        let acts = TrainingActivations(config: config, batch: batch, seqLen: seqLen)
+        activations = acts
+        return acts
+    }
+
+    func runForward(_ a: TrainingActivations) {
+        let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, t = a.seqLen
+        let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
+                                   headDim: c.headDim)
+        let embedding = weight(layout.embedding)
+        let first = a.blocks[0].input.pointer
+        for r in 0..<n {
+            (first + r * d).update(from: embedding + Int(a.tokens[r]) * d, count: d)
+        }
+        for (l, block) in a.blocks.enumerated() {
+            let o = layout.layers[l]
+            rowChunks(n) { s, e in
+                Kernels.rmsNormForward(rows: e - s, n: d, x: block.input.pointer + s * d, weight: self.weight(o.attnNorm),
+                                       eps: c.normEps, y: block.norm1.pointer + s * d, invRMS: block.invRMS1.pointer + s)
+            }
+            linear(rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
+                   output: block.q.pointer, outWidth: c.qDim)
+            linear(rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
+                   output: block.k.pointer, outWidth: c.kvDim)
+            linear(rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
+                   output: block.v.pointer, outWidth: c.kvDim)
+            rowChunks(n) { s, e in
+                for r in s..<e {
+                    Kernels.rope(row: block.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
+                                 position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
+                    Kernels.rope(row: block.k.pointer + r * c.kvDim, heads: c.nKVHeads, headDim: c.headDim,
+                                 position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
+                }
+            }
+            Attention.forward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
+                              probs: block.probs.pointer, out: block.attention.pointer, threads: threads)
+            block.middle.copy(from: block.input)
+            Blas.matmulTransB(m: n, n: d, k: c.qDim, a: block.attention.pointer, lda: c.qDim, b: weight(o.wo),
+                              ldb: c.qDim, beta: 1, c: block.middle.pointer, ldc: d, threads: threads)
+            rowChunks(n) { s, e in
+                Kernels.rmsNormForward(rows: e - s, n: d, x: block.middle.pointer + s * d, weight: self.weight(o.mlpNorm),
+                                       eps: c.normEps, y: block.norm2.pointer + s * d, invRMS: block.invRMS2.pointer + s)
+            }
+            linear(rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
+                   output: block.gate.pointer, outWidth: f)
+            linear(rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
+                   output: block.up.pointer, outWidth: f)
+            rowChunks(n) { s, e in
+                Kernels.swigluForward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
+                                      out: block.act.pointer + s * f)
+            }
+            let next = l + 1 < a.blocks.count ? a.blocks[l + 1].input : a.output
+            next.copy(from: block.middle)
+            Blas.matmulTransB(m: n, n: d, k: f, a: block.act.pointer, lda: f, b: weight(o.wDown), ldb: f,
+                              beta: 1, c: next.pointer, ldc: d, threads: threads)
+        }
+        rowChunks(n) { s, e in
+            Kernels.rmsNormForward(rows: e - s, n: d, x: a.output.pointer + s * d, weight: self.weight(self.layout.finalNorm),
+                                   eps: c.normEps, y: a.normFinal.pointer + s * d, invRMS: a.invRMSFinal.pointer + s)
+        }
+        let v = c.vocabSize
+        Blas.matmulTransB(m: n, n: v, k: d, a: a.normFinal.pointer, lda: d, b: weight(layout.output), ldb: d,
+                          c: a.logits.pointer, ldc: v, threads: threads)
+        rowChunks(n) { s, e in
+            for r in s..<e { a.logPartition.pointer[r] = Kernels.logSumExp(a.logits.pointer + r * v, v) }
+        }
+    }
+
+    /// output[rows, outWidth] = input · Wᵀ (+ bias when `biasOffset >= 0`).
+    func linear(rows: Int, input: UnsafePointer<Float>, inWidth: Int, weightOffset: Int, biasOffset: Int,
+                output: UnsafeMutablePointer<Float>, outWidth: Int) {
+        Blas.matmulTransB(m: rows, n: outWidth, k: inWidth, a: input, lda: inWidth, b: weight(weightOffset),
+                          ldb: inWidth, c: output, ldc: outWidth, threads: threads)
+        if biasOffset >= 0 {
+            Kernels.addBias(rows: rows, n: outWidth, bias: weight(biasOffset), y: output)
+        }
+    }
+
+    /// Runs a row-wise kernel over 0..<rows, split across the model's threads when it pays.
+    @inline(__always)
+    func rowChunks(_ rows: Int, _ body: (Int, Int) -> Void) {
+        Parallel.chunks(rows, threads: rows >= 64 ? threads : 1, body)
+    }
+}

@@ -1,0 +1,68 @@
+/// A Llama-family decoder in fp32: weights and their gradients in two flat buffers laid out by
+/// `ParameterLayout`, rotary tables, and the thread count its kernels use.
+/// One instance is used by one thread at a time.
+public final class Transformer: @unchecked Sendable {
+    /// The validated shape.
+    public let config: ModelConfig
+    /// Where each named tensor lives in `parameters` and `gradients`.
+    public let layout: ParameterLayout
+    /// All weights, flat.
+    public let parameters: FloatBuffer
+    /// Gradients, same layout as `parameters`; backward passes accumulate into it.
+    public let gradients: FloatBuffer
+    /// Threads the kernels may use (1 = everything on the caller's thread).
+    public var threads: Int
+    let ropeCos: FloatBuffer
+    let ropeSin: FloatBuffer
+    var activations: TrainingActivations?
+
+    /// A model with Hugging Face's default initialisation: linear and embedding weights
+    /// ~ N(0, 0.02²), norm weights 1, biases 0, drawn from a seeded generator.
+    public convenience init(config: ModelConfig, seed: UInt64, threads: Int = 1) throws {
+        try self.init(config: config, threads: threads)
+        var rng = RandomGenerator(seed: seed)
+        for tensor in layout.tensors {
+            let p = parameters.pointer + tensor.offset
+            if tensor.name.hasSuffix("norm.weight") {
+                p.update(repeating: 1, count: tensor.count)
+            } else if tensor.name.hasSuffix(".bias") {
+                p.update(repeating: 0, count: tensor.count)
+            } else {
+                for i in 0..<tensor.count { p[i] = 0.02 * rng.nextNormal() }
+            }
+        }
+    }
+
+    /// A model whose parameters are all zero (to be filled by a checkpoint or a copy).
+    public convenience init(config: ModelConfig, threads: Int = 1) throws {
+        try config.validate()
+        guard threads >= 1 else { throw ScoreError.invalidArgument("threads must be at least 1 (got \(threads))") }
+        self.init(validated: config, threads: threads)
+    }
+
+    private init(validated config: ModelConfig, threads: Int) {
+        self.config = config
+        layout = ParameterLayout(config: config)
+        parameters = FloatBuffer(count: layout.count)
+        gradients = FloatBuffer(count: layout.count)
+        self.threads = threads
+        (ropeCos, ropeSin) = Kernels.ropeTables(maxSeqLen: config.maxSeqLen, headDim: config.headDim,
+                                                theta: config.ropeTheta)
+    }
+
+    /// An independent copy of the weights (gradients zero), e.g. the frozen reference policy.
+    public func copy() -> Transformer {
+        let clone = Transformer(validated: config, threads: threads)
+        clone.parameters.copy(from: parameters)
+        return clone
+    }
+
+    /// Number of parameters (tied embeddings counted once).
+    public var parameterCount: Int { layout.count }
+
+    /// Sets every gradient to zero.
+    public func zeroGradients() { gradients.zero() }
+
+    @inline(__always) func weight(_ offset: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offset }
+    @inline(__always) func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients.pointer + offset }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// Elementwise and row-wise kernels of the transformer, each a forward/backward pair over
+/// contiguous row-major buffers. Matrix products live in `Blas`; attention in `Attention`.
+public enum Kernels {
+    // MARK: RMSNorm
+
+    /// y = x / sqrt(mean(x²) + eps) * weight, for `rows` rows of width `n`.
+    /// Writes each row's reciprocal RMS to `invRMS` (kept for the backward pass).
+    public static func rmsNormForward(
+        rows: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
+        y: UnsafeMutablePointer<Float>, invRMS: UnsafeMutablePointer<Float>?
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * n, yr = y + r * n
+            var sum: Float = 0
+            for i in 0..<n { sum += xr[i] * xr[i] }
+            let inv = 1 / (sum / Float(n) + eps).squareRoot()
+            invRMS?[r] = inv
+            for i in 0..<n { yr[i] = xr[i] * inv * weight[i] }
+        }
+    }
+
+    /// Backward of `rmsNormForward`: dx += ∂L/∂x, dWeight += ∂L/∂weight.
+    public static func rmsNormBackward(
+        rows: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        invRMS: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let xr = x + r * n, dyr = dy + r * n, dxr = dx + r * n
+            let inv = invRMS[r]
+            var dot: Float = 0
+            for i in 0..<n {
+                dot += dyr[i] * weight[i] * xr[i]
+                dWeight[i] += dyr[i] * xr[i] * inv
+            }
+            let coefficient = dot * inv * inv * inv / Float(n)
+            for i in 0..<n { dxr[i] += dyr[i] * weight[i] * inv - xr[i] * coefficient }
+        }
+    }
+
+    // MARK: Rotary position embedding
+
+    /// Rotates each head of a row in place by its position, Hugging Face `rotate_half` layout:
+    /// pairs (i, i + headDim/2). `cos`/`sin` tables are [maxSeqLen, headDim/2].
+    /// `inverse` applies the transpose rotation (the backward pass).
+    @inline(__always)
+    public static func rope(
+        row: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int,
+        cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool = false
+    ) {
+        let half = headDim / 2
+        let c = cos + position * half, s = sin + position * half
+        let sign: Float = inverse ? -1 : 1
+        for h in 0..<heads {
+            let v = row + h * headDim
+            for i in 0..<half {
+                let a = v[i], b = v[i + half]
+                let si = sign * s[i]
+                v[i] = a * c[i] - b * si
+                v[i + half] = b * c[i] + a * si
+            }
+        }
+    }
+
+    /// The [maxSeqLen, headDim/2] cosine and sine tables for rotary embeddings.
+    public static func ropeTables(maxSeqLen: Int, headDim: Int, theta: Float) -> (cos: FloatBuffer, sin: FloatBuffer) {
+        let half = headDim / 2
+        let cosTable = FloatBuffer(count: maxSeqLen * half), sinTable = FloatBuffer(count: maxSeqLen * half)
+        for i in 0..<half {
+            // As transformers: inv_freq in float32, angle = position * inv_freq.
+            let invFreq = Float(1.0 / pow(Double(theta), Double(2 * i) / Double(headDim)))
+            for p in 0..<maxSeqLen {
+                let angle = Float(p) * invFreq
+                cosTable.pointer[p * half + i] = Float(Foundation.cos(Double(angle)))
+                sinTable.pointer[p * half + i] = Float(Foundation.sin(Double(angle)))
+            }
+        }
+        return (cosTable, sinTable)
+    }
+
+    // MARK: SwiGLU
+
+    /// out = silu(gate) * up, elementwise over `n` values.
+    public static func swigluForward(
+        n: Int, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<n {
+            let g = gate[i]
+            out[i] = g / (1 + Foundation.exp(-g)) * up[i]
+        }
+    }
+
+    /// Backward of `swigluForward`: writes dGate and dUp (overwriting).
+    public static func swigluBackward(
+        n: Int, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
+        dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<n {
+            let g = gate[i]
+            let sigmoid = 1 / (1 + Foundation.exp(-g))
+            let silu = g * sigmoid
+            dUp[i] = dOut[i] * silu
+            dGate[i] = dOut[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid))
+        }
+    }
+
+    // MARK: Softmax and cross-entropy
+
+    /// In-place softmax of one row of `n` logits; returns log Σ exp (the log-partition).
+    @discardableResult
+    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        var maximum = -Float.infinity
+        for i in 0..<n where x[i] > maximum { maximum = x[i] }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = Foundation.exp(x[i] - maximum)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<n { x[i] *= inv }
+        return maximum + Foundation.log(sum)
+    }
+
+    /// log Σ exp of one row, without modifying it.
+    public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var maximum = -Float.infinity
+        for i in 0..<n where x[i] > maximum { maximum = x[i] }
+        var sum: Float = 0
+        for i in 0..<n { sum += Foundation.exp(x[i] - maximum) }
+        return maximum + Foundation.log(sum)
+    }
+
+    /// Adds a bias vector to each of `rows` rows of width `n`.
+    public static func addBias(rows: Int, n: Int, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let yr = y + r * n
+            for i in 0..<n { yr[i] += bias[i] }
+        }
+    }
+
+    /// dBias += column sums of dy ([rows, n]).
+    public static func addColumnSums(rows: Int, n: Int, dy: UnsafePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let row = dy + r * n
+            for i in 0..<n { dBias[i] += row[i] }
+        }
+    }
+}

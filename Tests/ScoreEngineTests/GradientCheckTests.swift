@@ -1,0 +1,107 @@
+import Testing
+@testable import ScoreEngine
+
+/// Finite-difference checks of the backward pass: for every parameter tensor, the analytic
+/// directional derivative along a random direction must match a central difference.
+struct GradientCheckTests {
+    static let configs: [(String, ModelConfig)] = [
+        ("gqa+bias+untied", ModelConfig(vocabSize: 23, dim: 16, nLayers: 2, nHeads: 4, nKVHeads: 2, hiddenDim: 24,
+                                        maxSeqLen: 16, ropeTheta: 100, tieEmbeddings: false, qkvBias: true)),
+        ("mha+tied", ModelConfig(vocabSize: 19, dim: 12, nLayers: 1, nHeads: 2, nKVHeads: 2, hiddenDim: 20,
+                                 maxSeqLen: 16, tieEmbeddings: true)),
+    ]
+
+    /// L(θ) = Σ cᵢ · log π(targetᵢ), accumulated in Double.
+    static func objective(_ model: Transformer, tokens: [Int], targets: [Int], weights: [Float],
+                          batch: Int, seqLen: Int) throws -> Double {
+        let logProbs = try model.forward(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
+        var total = 0.0
+        for i in logProbs.indices { total += Double(weights[i]) * Double(logProbs[i]) }
+        return total
+    }
+
+    @Test(arguments: [0, 1])
+    func everyTensorMatchesCentralDifferences(configIndex: Int) throws {
+        let (_, config) = Self.configs[configIndex]
+        let model = try Transformer(config: config, seed: 7)
+        var rng = RandomGenerator(seed: 99)
+        // Larger weights than the 0.02 init make every path (attention, norms) matter.
+        for i in 0..<model.parameters.count { model.parameters.pointer[i] += 0.3 * rng.nextNormal() }
+        let batch = 2, seqLen = 7
+        let tokens = (0..<batch * seqLen).map { _ in rng.nextIndex(below: config.vocabSize) }
+        var targets = (0..<batch * seqLen).map { _ in rng.nextIndex(below: config.vocabSize) }
+        targets[0] = -1
+        targets[seqLen + 5] = -1
+        let weights = targets.map { $0 < 0 ? Float(0) : rng.nextNormal() }
+
+        model.zeroGradients()
+        _ = try model.forward(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
+        try model.backward(dLogProbs: weights)
+        let analytic = model.gradients.array
+
+        for tensor in model.layout.tensors {
+            var direction = (0..<tensor.count).map { _ in rng.nextNormal() }
+            let norm = direction.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            direction = direction.map { $0 / norm }
+            var expected = 0.0
+            for i in 0..<tensor.count { expected += Double(analytic[tensor.offset + i]) * Double(direction[i]) }
+
+            let epsilon: Float = 4e-3
+            let base = model.parameters.pointer + tensor.offset
+            let saved = Array(UnsafeBufferPointer(start: base, count: tensor.count))
+            for i in 0..<tensor.count { base[i] = saved[i] + epsilon * direction[i] }
+            let plus = try Self.objective(model, tokens: tokens, targets: targets, weights: weights, batch: batch, seqLen: seqLen)
+            for i in 0..<tensor.count { base[i] = saved[i] - epsilon * direction[i] }
+            let minus = try Self.objective(model, tokens: tokens, targets: targets, weights: weights, batch: batch, seqLen: seqLen)
+            for i in 0..<tensor.count { base[i] = saved[i] }
+            let numeric = (plus - minus) / (2 * Double(epsilon))
+
+            let error = abs(numeric - expected)
+            #expect(error <= 2e-3 + 1e-2 * abs(expected),
+                    "\(tensor.name): analytic \(expected) vs numeric \(numeric)")
+            #expect(abs(expected) > 1e-4, "\(tensor.name): gradient unexpectedly zero")
+        }
+    }
+
+    @Test func gradientsAccumulateAcrossBackwardCalls() throws {
+        let (_, config) = Self.configs[1]
+        let model = try Transformer(config: config, seed: 3)
+        let tokens = [1, 2, 3, 4], targets = [2, 3, 4, 5], g: [Float] = [-1, -1, -1, -1]
+        model.zeroGradients()
+        _ = try model.forward(tokens: tokens, targets: targets, batch: 1, seqLen: 4)
+        try model.backward(dLogProbs: g)
+        let once = model.gradients.array
+        _ = try model.forward(tokens: tokens, targets: targets, batch: 1, seqLen: 4)
+        try model.backward(dLogProbs: g)
+        let twice = model.gradients.array
+        for i in once.indices { #expect(abs(twice[i] - 2 * once[i]) <= 1e-6 + 1e-5 * abs(once[i])) }
+    }
+
+    @Test func threadedPassesMatchSingleThreaded() throws {
+        let config = ModelConfig(vocabSize: 50, dim: 32, nLayers: 2, nHeads: 4, nKVHeads: 2, hiddenDim: 64, maxSeqLen: 64)
+        let single = try Transformer(config: config, seed: 5, threads: 1)
+        let double = try Transformer(config: config, seed: 5, threads: 2)
+        var rng = RandomGenerator(seed: 1)
+        let tokens = (0..<4 * 40).map { _ in rng.nextIndex(below: 50) }
+        let targets = (0..<4 * 40).map { _ in rng.nextIndex(below: 50) }
+        let g = [Float](repeating: -0.01, count: tokens.count)
+        for model in [single, double] {
+            model.zeroGradients()
+            _ = try model.forward(tokens: tokens, targets: targets, batch: 4, seqLen: 40)
+            try model.backward(dLogProbs: g)
+        }
+        let a = single.gradients.array, b = double.gradients.array
+        for i in a.indices { #expect(abs(a[i] - b[i]) <= 1e-6 + 1e-4 * abs(a[i])) }
+    }
+
+    @Test func rejectsBadInput() throws {
+        let model = try Transformer(config: Self.configs[1].1, seed: 1)
+        #expect(throws: ScoreError.self) { try model.forward(tokens: [1, 2], targets: [1], batch: 1, seqLen: 2) }
+        #expect(throws: ScoreError.self) { try model.forward(tokens: [1, 99], targets: [1, 1], batch: 1, seqLen: 2) }
+        #expect(throws: ScoreError.self) { try model.forward(tokens: [], targets: [], batch: 0, seqLen: 0) }
+        #expect(throws: ScoreError.self) { try model.backward(dLogProbs: [1]) }
+        _ = try model.forward(tokens: [1, 2], targets: [2, -1], batch: 1, seqLen: 2)
+        #expect(throws: ScoreError.self) { try model.backward(dLogProbs: [.nan, 0]) }
+        #expect(throws: ScoreError.self) { try model.backward(dLogProbs: [0, 1]) }
+    }
+}

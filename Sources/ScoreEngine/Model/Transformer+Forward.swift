@@ -17,8 +17,12 @@ extension Transformer {
         return logProbs
     }
 
-    /// The logits of the last forward pass, [batch·seqLen, vocabSize] (nil before any forward).
-    public var lastLogits: [Float]? { activations?.logits.array }
+    /// The logits of the last forward pass, [batch·seqLen, vocabSize]; nil before any forward and
+    /// after `backward` (which reuses their storage for the logit gradients).
+    public var lastLogits: [Float]? {
+        guard let acts = activations, !acts.tokens.isEmpty else { return nil }
+        return acts.logits.array
+    }
 
     func validateBlock(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws {
         guard batch > 0, seqLen > 0 else {

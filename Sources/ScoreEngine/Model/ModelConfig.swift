@@ -97,6 +97,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case ropeTheta = "rope_theta", normEps = "rms_norm_eps", tieEmbeddings = "tie_word_embeddings"
         case qkvBias = "attention_bias", headDim = "head_dim", modelType = "model_type"
         case architectures, hiddenAct = "hidden_act", torchDtype = "torch_dtype"
+        case ropeParameters = "rope_parameters"
+    }
+
+    /// transformers ≥ 5 keeps the rotary base under `rope_parameters`.
+    struct RopeParameters: Codable {
+        var ropeTheta: Float?
+        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
     }
 
     public init(from decoder: Decoder) throws {
@@ -109,7 +116,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         nKVHeads = try c.decodeIfPresent(Int.self, forKey: .nKVHeads) ?? nHeads
         hiddenDim = try c.decode(Int.self, forKey: .hiddenDim)
         maxSeqLen = try c.decodeIfPresent(Int.self, forKey: .maxSeqLen) ?? 2048
-        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000
+        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta)
+            ?? c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)?.ropeTheta ?? 10_000
         normEps = try c.decodeIfPresent(Float.self, forKey: .normEps) ?? 1e-6
         tieEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieEmbeddings) ?? (modelType == "qwen2" ? false : true)
         qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias) ?? (modelType == "qwen2")

@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "score-cli", targets: ["ScoreCLI"]),
         .executable(name: "score-bench", targets: ["ScoreBench"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         .systemLibrary(
             name: "CBLAS",
@@ -22,10 +25,13 @@ let package = Package(
         ),
         .target(name: "ScoreEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "ScoreC", dependencies: ["ScoreEngine"], swiftSettings: fastMath),
-        .executableTarget(name: "ScoreCLI", dependencies: ["ScoreEngine"], swiftSettings: fastMath),
         .executableTarget(
-            name: "ScoreBench", dependencies: ["ScoreEngine"],
-            exclude: ["peer_torch.py"], swiftSettings: fastMath),
+            name: "ScoreCLI",
+            dependencies: ["ScoreEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: fastMath),
+        .executableTarget(
+            name: "ScoreBench", dependencies: ["ScoreEngine", "CBLAS"],
+            exclude: ["peer_torch.py", "configs.json"], swiftSettings: fastMath),
         .testTarget(
             name: "ScoreEngineTests", dependencies: ["ScoreEngine"],
             resources: [.copy("Fixtures")]),

@@ -7,7 +7,8 @@ public struct Generation: Sendable, Equatable {
     public var logProbs: [Float]
     /// Why generation ended.
     public var finishReason: FinishReason
-    /// The generated tokens decoded as UTF-8 (invalid bytes replaced).
+    /// The generated tokens decoded as UTF-8 (invalid bytes replaced), without the stop token
+    /// that ended generation, if one did.
     public var text: String
 }
 
@@ -89,7 +90,10 @@ extension Transformer {
                               cache: cache)
             rowOf = Dictionary(uniqueKeysWithValues: active.enumerated().map { ($1, $0) })
         }
-        for i in results.indices { results[i].text = try tokenizer.decode(results[i].tokens) }
+        for i in results.indices {
+            let shown = results[i].finishReason == .stopToken ? results[i].tokens.dropLast() : results[i].tokens[...]
+            results[i].text = try tokenizer.decode(Array(shown))
+        }
         return results
     }
 }

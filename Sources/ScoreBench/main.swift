@@ -3,7 +3,7 @@
 //
 //   swift run -c release score-bench [--shape tiny] [--configs FILE] [--python PYTHON] [--runs N]
 //
-// Without --python (or the SCORE_BENCH_PYTHON variable) the peer columns are left empty.
+// --breakdown also times the pieces of the training step. Without --python (or the SCORE_BENCH_PYTHON variable) the peer columns are left empty.
 import CBLAS
 import Foundation
 import ScoreEngine
@@ -14,10 +14,12 @@ struct Arguments {
     var python = ProcessInfo.processInfo.environment["SCORE_BENCH_PYTHON"]
     var runs = 10
     var threads = [1, 2]
+    var breakdown = false
 
     init() throws {
         var args = CommandLine.arguments.dropFirst()
         while let flag = args.popFirst() {
+            if flag == "--breakdown" { breakdown = true; continue }
             guard let value = args.popFirst() else { throw ScoreError.invalidArgument("\(flag) needs a value") }
             switch flag {
             case "--shape": shape = value
@@ -178,6 +180,7 @@ do {
         let flops = shape.trainingProducts.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
         let stepGFlops = flops / (stepMs / 1000) / 1e9
         let alone = sgemmAloneGFlops(shape, threads: threads, runs: arguments.runs)
+        if arguments.breakdown { try StepBreakdown.run(shape, threads: threads, runs: arguments.runs) }
         print("matmul GFLOP/s (\(threads) thr): step reaches \(format(stepGFlops)), cblas_sgemm alone on the same "
               + "products \(format(alone)) (\(format(100 * stepGFlops / alone, 0))%)")
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ScoreEngine
 
@@ -103,5 +104,27 @@ struct GradientCheckTests {
         _ = try model.forward(tokens: [1, 2], targets: [2, -1], batch: 1, seqLen: 2)
         #expect(throws: ScoreError.self) { try model.backward(dLogProbs: [.nan, 0]) }
         #expect(throws: ScoreError.self) { try model.backward(dLogProbs: [0, 1]) }
+    }
+}
+
+/// The vectorised exp against the C library's, over the whole range and its edges.
+struct VectorMathTests {
+    @Test func expMatchesLibmWithinThreeUlpsRelative() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88.2 {
+            var v = VectorMath.Vector(repeating: 0)
+            for j in 0..<8 { v[j] = x + Float(j) * 0.0137 }
+            let y = VectorMath.exp(v)
+            for j in 0..<8 {
+                let exact = Float(Foundation.exp(Double(v[j])))
+                worst = max(worst, abs(y[j] - exact) / exact)
+            }
+            x += 0.0913
+        }
+        #expect(worst < 5e-7, "worst relative error \(worst)")
+        let edges = VectorMath.exp(VectorMath.Vector(-.infinity, -100, 0, 100, .infinity, .nan, -87.5, 1))
+        #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 1 && edges[3] == .infinity && edges[4] == .infinity)
+        #expect(edges[5].isNaN && edges[6] == 0 && abs(edges[7] - 2.7182817) < 1e-6)
     }
 }

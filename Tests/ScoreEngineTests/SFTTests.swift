@@ -125,7 +125,7 @@ struct SFTTests {
             #expect(gradientError < 1e-4 * gradientScale, "step \(step)")
             let parameterError = zip(whole.model.parameters.array, split.model.parameters.array)
                 .map { abs($0 - $1) }.max() ?? 0
-            #expect(parameterError < 1e-5, "step \(step)")
+            #expect(parameterError < 1e-2 * 3e-3, "step \(step)")  // 1% of one Adam step
         }
         #expect(whole.state == split.state)
     }

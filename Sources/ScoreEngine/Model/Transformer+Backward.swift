@@ -39,7 +39,8 @@ extension Transformer {
                         continue
                     }
                     let logZ = a.logPartition.pointer[r]
-                    for j in 0..<v { row[j] = -scale * Foundation.exp(row[j] - logZ) }
+                    _ = VectorMath.expShifted(row, row, v, shift: logZ)
+                    for j in 0..<v { row[j] *= -scale }
                     row[Int(a.targets[r])] += scale
                 }
             }

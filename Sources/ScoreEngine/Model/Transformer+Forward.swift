@@ -111,7 +111,11 @@ extension Transformer {
         Blas.matmulTransB(m: n, n: v, k: d, a: a.normFinal.pointer, lda: d, b: weight(layout.output), ldb: d,
                           c: a.logits.pointer, ldc: v, threads: threads)
         rowChunks(n) { s, e in
-            for r in s..<e { a.logPartition.pointer[r] = Kernels.logSumExp(a.logits.pointer + r * v, v) }
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { scratch.deallocate() }
+            for r in s..<e {
+                a.logPartition.pointer[r] = Kernels.logSumExp(a.logits.pointer + r * v, v, scratch: scratch)
+            }
         }
     }
 

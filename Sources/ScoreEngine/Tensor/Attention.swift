@@ -3,6 +3,14 @@
 /// rows of one sequence contiguous); each head is a strided view, so no data is copied.
 public struct AttentionShape: Sendable {
     public let batch, seqLen, nHeads, nKVHeads, headDim: Int
+
+    public init(batch: Int, seqLen: Int, nHeads: Int, nKVHeads: Int, headDim: Int) {
+        self.batch = batch
+        self.seqLen = seqLen
+        self.nHeads = nHeads
+        self.nKVHeads = nKVHeads
+        self.headDim = headDim
+    }
     var qStride: Int { nHeads * headDim }
     var kvStride: Int { nKVHeads * headDim }
     var group: Int { nHeads / nKVHeads }

@@ -82,13 +82,23 @@ public enum Kernels {
 
     // MARK: SwiGLU
 
-    /// out = silu(gate) * up, elementwise over `n` values.
+    /// out = silu(gate) * up, elementwise over `n` values (`out` may alias `gate`).
     public static func swigluForward(
         n: Int, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
-        for i in 0..<n {
+        typealias V = VectorMath.Vector
+        var i = 0
+        while i + 8 <= n {
+            let g = UnsafeRawPointer(gate + i).loadUnaligned(as: V.self)
+            let u = UnsafeRawPointer(up + i).loadUnaligned(as: V.self)
+            let sigmoid = 1 / (1 + VectorMath.exp(-g))
+            UnsafeMutableRawPointer(out + i).storeBytes(of: g * sigmoid * u, as: V.self)
+            i += 8
+        }
+        while i < n {
             let g = gate[i]
             out[i] = g / (1 + Foundation.exp(-g)) * up[i]
+            i += 1
         }
     }
 
@@ -97,12 +107,23 @@ public enum Kernels {
         n: Int, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
         dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>
     ) {
-        for i in 0..<n {
+        typealias V = VectorMath.Vector
+        var i = 0
+        while i + 8 <= n {
+            let g = UnsafeRawPointer(gate + i).loadUnaligned(as: V.self)
+            let u = UnsafeRawPointer(up + i).loadUnaligned(as: V.self)
+            let d = UnsafeRawPointer(dOut + i).loadUnaligned(as: V.self)
+            let sigmoid = 1 / (1 + VectorMath.exp(-g))
+            UnsafeMutableRawPointer(dUp + i).storeBytes(of: d * g * sigmoid, as: V.self)
+            UnsafeMutableRawPointer(dGate + i).storeBytes(of: d * u * sigmoid * (1 + g * (1 - sigmoid)), as: V.self)
+            i += 8
+        }
+        while i < n {
             let g = gate[i]
             let sigmoid = 1 / (1 + Foundation.exp(-g))
-            let silu = g * sigmoid
-            dUp[i] = dOut[i] * silu
+            dUp[i] = dOut[i] * g * sigmoid
             dGate[i] = dOut[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid))
+            i += 1
         }
     }
 
@@ -111,26 +132,17 @@ public enum Kernels {
     /// In-place softmax of one row of `n` logits; returns log Σ exp (the log-partition).
     @discardableResult
     public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-        var maximum = -Float.infinity
-        for i in 0..<n where x[i] > maximum { maximum = x[i] }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = Foundation.exp(x[i] - maximum)
-            x[i] = e
-            sum += e
-        }
+        let maximum = VectorMath.maximum(x, n)
+        let sum = VectorMath.expShifted(x, x, n, shift: maximum)
         let inv = 1 / sum
         for i in 0..<n { x[i] *= inv }
         return maximum + Foundation.log(sum)
     }
 
-    /// log Σ exp of one row, without modifying it.
-    public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var maximum = -Float.infinity
-        for i in 0..<n where x[i] > maximum { maximum = x[i] }
-        var sum: Float = 0
-        for i in 0..<n { sum += Foundation.exp(x[i] - maximum) }
-        return maximum + Foundation.log(sum)
+    /// log Σ exp of one row, without modifying it; `scratch` holds at least n values.
+    public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+        let maximum = VectorMath.maximum(x, n)
+        return maximum + Foundation.log(VectorMath.expShifted(x, scratch, n, shift: maximum))
     }
 
     /// Adds a bias vector to each of `rows` rows of width `n`.

@@ -21,10 +21,11 @@ struct GradientCheckTests {
         return total
     }
 
-    @Test(arguments: [0, 1])
-    func everyTensorMatchesCentralDifferences(configIndex: Int) throws {
+    /// With two threads the batch of two runs as two parallel shards whose gradients are summed.
+    @Test(arguments: [0, 1], [1, 2])
+    func everyTensorMatchesCentralDifferences(configIndex: Int, threads: Int) throws {
         let (_, config) = Self.configs[configIndex]
-        let model = try Transformer(config: config, seed: 7)
+        let model = try Transformer(config: config, seed: 7, threads: threads)
         var rng = RandomGenerator(seed: 99)
         // Larger weights than the 0.02 init make every path (attention, norms) matter.
         for i in 0..<model.parameters.count { model.parameters.pointer[i] += 0.3 * rng.nextNormal() }

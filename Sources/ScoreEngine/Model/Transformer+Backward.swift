@@ -7,30 +7,58 @@ extension Transformer {
     /// −advantage (plus KL terms) per token. Positions with a negative target must carry 0.
     /// Consumes the saved logits: call `forward` again before another `backward`.
     public func backward(dLogProbs: [Float]) throws {
-        guard let a = activations, !a.tokens.isEmpty else {
+        let parts = activations
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.tokens.isEmpty }) else {
             throw ScoreError.invalidArgument("backward called before forward")
         }
-        guard dLogProbs.count == a.rows else {
-            throw ScoreError.invalidArgument("expected \(a.rows) log-prob gradients, got \(dLogProbs.count)")
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        guard dLogProbs.count == rows else {
+            throw ScoreError.invalidArgument("expected \(rows) log-prob gradients, got \(dLogProbs.count)")
         }
         if let bad = dLogProbs.firstIndex(where: { !$0.isFinite }) {
             throw ScoreError.nonFinite("log-prob gradient at position \(bad) is \(dLogProbs[bad])")
         }
-        if let bad = dLogProbs.indices.first(where: { dLogProbs[$0] != 0 && a.targets[$0] < 0 }) {
-            throw ScoreError.invalidArgument("position \(bad) has a gradient but no target")
+        var row = 0
+        for a in parts {
+            if let bad = (0..<a.rows).first(where: { dLogProbs[row + $0] != 0 && a.targets[$0] < 0 }) {
+                throw ScoreError.invalidArgument("position \(row + bad) has a gradient but no target")
+            }
+            row += a.rows
         }
-        runBackward(a, dLogProbs: dLogProbs)
-        a.tokens = []
+        // Shard 0 accumulates into `gradients`; the others into buffers of their own, summed after.
+        while shardGradients.count < parts.count - 1 { shardGradients.append(FloatBuffer(count: layout.count)) }
+        let inner = parts.count > 1 ? 1 : threads
+        var starts = [0]
+        for a in parts.dropLast() { starts.append((starts.last ?? 0) + a.rows) }
+        Parallel.forEach(parts.count, threads: parts.count) { s in
+            let target: UnsafeMutablePointer<Float>
+            if s == 0 {
+                target = self.gradients.pointer
+            } else {
+                self.shardGradients[s - 1].zero()
+                target = self.shardGradients[s - 1].pointer
+            }
+            let slice = Array(dLogProbs[starts[s]..<(starts[s] + parts[s].rows)])
+            self.runBackward(parts[s], dLogProbs: slice, threads: inner, gradients: target)
+        }
+        for extra in shardGradients.prefix(parts.count - 1) {
+            Parallel.chunks(layout.count, threads: threads) { start, end in
+                Blas.axpy(end - start, 1, extra.pointer + start, self.gradients.pointer + start)
+            }
+        }
+        for a in parts { a.tokens = [] }
     }
 
-    func runBackward(_ a: TrainingActivations, dLogProbs: [Float]) {
+    func runBackward(_ a: TrainingActivations, dLogProbs: [Float], threads: Int,
+                     gradients: UnsafeMutablePointer<Float>) {
+        func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients + offset }
         let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, v = c.vocabSize, t = a.seqLen
         let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                                    headDim: c.headDim)
         // dLogits = g · (onehot(target) − softmax), in place over the logits.
         let logits = a.logits.pointer
         dLogProbs.withUnsafeBufferPointer { g in
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 for r in s..<e {
                     let row = logits + r * v
                     let scale = g[r]
@@ -61,7 +89,7 @@ extension Transformer {
                         c: a.dAct.pointer, ldc: f, threads: threads)
             Blas.matmulTransA(m: d, n: f, k: n, a: a.dResidual.pointer, lda: d, b: block.act.pointer, ldb: f,
                               beta: 1, c: grad(o.wDown), ldc: f, threads: threads)
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 Kernels.swigluBackward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
                                        dOut: a.dAct.pointer + s * f, dGate: a.dGate.pointer + s * f,
                                        dUp: a.dUp.pointer + s * f)
@@ -87,7 +115,7 @@ extension Transformer {
             Attention.backward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
                                probs: block.probs.pointer, dOut: a.dAttention.pointer, dQ: a.dQ.pointer,
                                dK: a.dK.pointer, dV: a.dV.pointer, threads: threads)
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 for r in s..<e {
                     Kernels.rope(row: a.dQ.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim, position: r % t,
                                  cos: self.ropeCos.pointer, sin: self.ropeSin.pointer, inverse: true)
@@ -95,11 +123,11 @@ extension Transformer {
                                  cos: self.ropeCos.pointer, sin: self.ropeSin.pointer, inverse: true)
                 }
             }
-            linearBackward(rows: n, dOutput: a.dQ.pointer, outWidth: c.qDim, input: block.norm1.pointer, inWidth: d,
+            linearBackward(threads: threads, gradients: gradients, rows: n, dOutput: a.dQ.pointer, outWidth: c.qDim, input: block.norm1.pointer, inWidth: d,
                            weightOffset: o.wq, biasOffset: o.bq, dInput: a.dNorm.pointer, accumulate: false)
-            linearBackward(rows: n, dOutput: a.dK.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
+            linearBackward(threads: threads, gradients: gradients, rows: n, dOutput: a.dK.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
                            weightOffset: o.wk, biasOffset: o.bk, dInput: a.dNorm.pointer, accumulate: true)
-            linearBackward(rows: n, dOutput: a.dV.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
+            linearBackward(threads: threads, gradients: gradients, rows: n, dOutput: a.dV.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
                            weightOffset: o.wv, biasOffset: o.bv, dInput: a.dNorm.pointer, accumulate: true)
             Kernels.rmsNormBackward(rows: n, n: d, x: block.input.pointer, weight: weight(o.attnNorm),
                                     invRMS: block.invRMS1.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
@@ -112,9 +140,10 @@ extension Transformer {
     }
 
     /// Backward of `linear`: dW += dYᵀ X, db += Σ dY, dX (+)= dY W.
-    func linearBackward(rows: Int, dOutput: UnsafePointer<Float>, outWidth: Int, input: UnsafePointer<Float>,
+    func linearBackward(threads: Int, gradients: UnsafeMutablePointer<Float>, rows: Int, dOutput: UnsafePointer<Float>, outWidth: Int, input: UnsafePointer<Float>,
                         inWidth: Int, weightOffset: Int, biasOffset: Int, dInput: UnsafeMutablePointer<Float>,
                         accumulate: Bool) {
+        func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients + offset }
         Blas.matmul(m: rows, n: inWidth, k: outWidth, a: dOutput, lda: outWidth, b: weight(weightOffset),
                     ldb: inWidth, beta: accumulate ? 1 : 0, c: dInput, ldc: inWidth, threads: threads)
         Blas.matmulTransA(m: outWidth, n: inWidth, k: rows, a: dOutput, lda: outWidth, b: input, ldb: inWidth,

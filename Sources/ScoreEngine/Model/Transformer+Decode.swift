@@ -39,11 +39,11 @@ extension Transformer {
             let o = layout.layers[l]
             Kernels.rmsNormForward(rows: rows, n: d, x: w.x.pointer, weight: weight(o.attnNorm), eps: c.normEps,
                                    y: w.norm.pointer, invRMS: nil)
-            linear(rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
+            linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
                    output: w.q.pointer, outWidth: c.qDim)
-            linear(rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
+            linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
                    output: w.k.pointer, outWidth: c.kvDim)
-            linear(rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
+            linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
                    output: w.v.pointer, outWidth: c.kvDim)
             for r in 0..<rows {
                 Kernels.rope(row: w.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
@@ -60,9 +60,9 @@ extension Transformer {
                               ldb: c.qDim, beta: 1, c: w.x.pointer, ldc: d, threads: threads)
             Kernels.rmsNormForward(rows: rows, n: d, x: w.x.pointer, weight: weight(o.mlpNorm), eps: c.normEps,
                                    y: w.norm.pointer, invRMS: nil)
-            linear(rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
+            linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
                    output: w.gate.pointer, outWidth: f)
-            linear(rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
+            linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
                    output: w.up.pointer, outWidth: f)
             Kernels.swigluForward(n: rows * f, gate: w.gate.pointer, up: w.up.pointer, out: w.gate.pointer)
             Blas.matmulTransB(m: rows, n: d, k: f, a: w.gate.pointer, lda: f, b: weight(o.wDown), ldb: f,
@@ -87,7 +87,7 @@ extension Transformer {
         let c = config, hd = c.headDim, group = c.nHeads / c.nKVHeads
         let scale = 1 / Float(hd).squareRoot()
         let work = rowPosition.reduce(0, +) * c.nHeads * hd
-        let pieces = work >= 1 << 16 ? min(threads, rows) : 1
+        let pieces = work >= 1 << 19 ? min(threads, rows) : 1
         Parallel.forEach(pieces, threads: pieces) { piece in
             let scores = w.scores.pointer + piece * cache.capacity
             for r in stride(from: piece, to: rows, by: pieces) {

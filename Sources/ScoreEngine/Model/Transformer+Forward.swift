@@ -5,14 +5,24 @@ extension Transformer {
     /// log π(targets[i] | tokens[..i]) — or 0 where `targets[i]` is negative (ignored position).
     public func forward(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws -> [Float] {
         try validateBlock(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
-        let acts = trainingActivations(batch: batch, seqLen: seqLen)
-        acts.tokens = tokens.map { Int32($0) }
-        acts.targets = targets.map { Int32($0) }
-        runForward(acts)
+        let shards = shardCount(batch: batch)
+        let parts = trainingActivations(batch: batch, seqLen: seqLen, shards: shards)
+        var row = 0
+        for a in parts {
+            a.tokens = tokens[row..<(row + a.rows)].map { Int32($0) }
+            a.targets = targets[row..<(row + a.rows)].map { Int32($0) }
+            row += a.rows
+        }
+        let inner = shards > 1 ? 1 : threads
+        Parallel.forEach(shards, threads: shards) { self.runForward(parts[$0], threads: inner) }
         let v = config.vocabSize
-        var logProbs = [Float](repeating: 0, count: acts.rows)
-        for r in 0..<acts.rows where targets[r] >= 0 {
-            logProbs[r] = acts.logits.pointer[r * v + targets[r]] - acts.logPartition.pointer[r]
+        var logProbs = [Float](repeating: 0, count: tokens.count)
+        row = 0
+        for a in parts {
+            for r in 0..<a.rows where a.targets[r] >= 0 {
+                logProbs[row + r] = a.logits.pointer[r * v + Int(a.targets[r])] - a.logPartition.pointer[r]
+            }
+            row += a.rows
         }
         return logProbs
     }
@@ -20,8 +30,15 @@ extension Transformer {
     /// The logits of the last forward pass, [batch·seqLen, vocabSize]; nil before any forward and
     /// after `backward` (which reuses their storage for the logit gradients).
     public var lastLogits: [Float]? {
-        guard let acts = activations, !acts.tokens.isEmpty else { return nil }
-        return acts.logits.array
+        guard !activations.isEmpty, activations.allSatisfy({ !$0.tokens.isEmpty }) else { return nil }
+        return activations.flatMap { $0.logits.array }
+    }
+
+    /// With several threads and at least as many sequences, the batch is split into shards that
+    /// run whole passes in parallel on one thread each (data parallelism inside the process);
+    /// otherwise one pass spreads each kernel over the threads.
+    func shardCount(batch: Int) -> Int {
+        threads > 1 && batch >= threads ? threads : 1
     }
 
     func validateBlock(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws {
@@ -44,15 +61,15 @@ extension Transformer {
         }
     }
 
-    func trainingActivations(batch: Int, seqLen: Int) -> TrainingActivations {
-        if let acts = activations, acts.batch == batch, acts.seqLen == seqLen { return acts }
-        activations = nil  // release the old shape before allocating the new one
-        let acts = TrainingActivations(config: config, batch: batch, seqLen: seqLen)
-        activations = acts
-        return acts
+    func trainingActivations(batch: Int, seqLen: Int, shards: Int) -> [TrainingActivations] {
+        let sizes = (0..<shards).map { batch * ($0 + 1) / shards - batch * $0 / shards }
+        if activations.map(\.batch) == sizes, activations.allSatisfy({ $0.seqLen == seqLen }) { return activations }
+        activations = []  // release the old shape before allocating the new one
+        activations = sizes.map { TrainingActivations(config: config, batch: $0, seqLen: seqLen) }
+        return activations
     }
 
-    func runForward(_ a: TrainingActivations) {
+    func runForward(_ a: TrainingActivations, threads: Int) {
         let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, t = a.seqLen
         let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                                    headDim: c.headDim)
@@ -63,17 +80,17 @@ extension Transformer {
         }
         for (l, block) in a.blocks.enumerated() {
             let o = layout.layers[l]
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 Kernels.rmsNormForward(rows: e - s, n: d, x: block.input.pointer + s * d, weight: self.weight(o.attnNorm),
                                        eps: c.normEps, y: block.norm1.pointer + s * d, invRMS: block.invRMS1.pointer + s)
             }
-            linear(rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
+            linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
                    output: block.q.pointer, outWidth: c.qDim)
-            linear(rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
+            linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
                    output: block.k.pointer, outWidth: c.kvDim)
-            linear(rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
+            linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
                    output: block.v.pointer, outWidth: c.kvDim)
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 for r in s..<e {
                     Kernels.rope(row: block.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
                                  position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
@@ -86,15 +103,15 @@ extension Transformer {
             block.middle.copy(from: block.input)
             Blas.matmulTransB(m: n, n: d, k: c.qDim, a: block.attention.pointer, lda: c.qDim, b: weight(o.wo),
                               ldb: c.qDim, beta: 1, c: block.middle.pointer, ldc: d, threads: threads)
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 Kernels.rmsNormForward(rows: e - s, n: d, x: block.middle.pointer + s * d, weight: self.weight(o.mlpNorm),
                                        eps: c.normEps, y: block.norm2.pointer + s * d, invRMS: block.invRMS2.pointer + s)
             }
-            linear(rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
+            linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
                    output: block.gate.pointer, outWidth: f)
-            linear(rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
+            linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
                    output: block.up.pointer, outWidth: f)
-            rowChunks(n) { s, e in
+            rowChunks(n, threads) { s, e in
                 Kernels.swigluForward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
                                       out: block.act.pointer + s * f)
             }
@@ -103,14 +120,14 @@ extension Transformer {
             Blas.matmulTransB(m: n, n: d, k: f, a: block.act.pointer, lda: f, b: weight(o.wDown), ldb: f,
                               beta: 1, c: next.pointer, ldc: d, threads: threads)
         }
-        rowChunks(n) { s, e in
+        rowChunks(n, threads) { s, e in
             Kernels.rmsNormForward(rows: e - s, n: d, x: a.output.pointer + s * d, weight: self.weight(self.layout.finalNorm),
                                    eps: c.normEps, y: a.normFinal.pointer + s * d, invRMS: a.invRMSFinal.pointer + s)
         }
         let v = c.vocabSize
         Blas.matmulTransB(m: n, n: v, k: d, a: a.normFinal.pointer, lda: d, b: weight(layout.output), ldb: d,
                           c: a.logits.pointer, ldc: v, threads: threads)
-        rowChunks(n) { s, e in
+        rowChunks(n, threads) { s, e in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
             defer { scratch.deallocate() }
             for r in s..<e {
@@ -120,7 +137,7 @@ extension Transformer {
     }
 
     /// output[rows, outWidth] = input · Wᵀ (+ bias when `biasOffset >= 0`).
-    func linear(rows: Int, input: UnsafePointer<Float>, inWidth: Int, weightOffset: Int, biasOffset: Int,
+    func linear(threads: Int, rows: Int, input: UnsafePointer<Float>, inWidth: Int, weightOffset: Int, biasOffset: Int,
                 output: UnsafeMutablePointer<Float>, outWidth: Int) {
         Blas.matmulTransB(m: rows, n: outWidth, k: inWidth, a: input, lda: inWidth, b: weight(weightOffset),
                           ldb: inWidth, c: output, ldc: outWidth, threads: threads)
@@ -129,9 +146,9 @@ extension Transformer {
         }
     }
 
-    /// Runs a row-wise kernel over 0..<rows, split across the model's threads when it pays.
+    /// Runs a row-wise kernel over 0..<rows, split across `threads` when it pays.
     @inline(__always)
-    func rowChunks(_ rows: Int, _ body: (Int, Int) -> Void) {
+    func rowChunks(_ rows: Int, _ threads: Int, _ body: (Int, Int) -> Void) {
         Parallel.chunks(rows, threads: rows >= 64 ? threads : 1, body)
     }
 }

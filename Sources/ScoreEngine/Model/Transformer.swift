@@ -14,7 +14,10 @@ public final class Transformer: @unchecked Sendable {
     public var threads: Int
     let ropeCos: FloatBuffer
     let ropeSin: FloatBuffer
-    var activations: TrainingActivations?
+    /// Saved activations of the last forward pass, one per batch shard.
+    var activations: [TrainingActivations] = []
+    /// Gradient buffers of the shards after the first (see `shardCount`).
+    var shardGradients: [FloatBuffer] = []
 
     /// A model with Hugging Face's default initialisation: linear and embedding weights
     /// ~ N(0, 0.02²), norm weights 1, biases 0, drawn from a seeded generator.

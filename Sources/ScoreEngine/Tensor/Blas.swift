@@ -11,8 +11,9 @@ public enum Blas {
         return true
     }()
 
-    /// Below this many multiply-adds a product is not worth splitting across threads.
-    static let splitThreshold = 1 << 18
+    /// Below this many multiply-adds (about 40 µs of work) a product is not worth splitting across
+    /// threads: waking a second thread costs more than it saves.
+    static let splitThreshold = 1 << 21
 
     /// C[m,n] = alpha * A[m,k] · B[n,k]ᵀ + beta * C — the linear layer `x Wᵀ` with W stored as
     /// [out, in] (Hugging Face layout). `lda`, `ldb`, `ldc` are row strides.

@@ -21,19 +21,22 @@ struct GradientCheckTests {
         return total
     }
 
-    /// With two threads the batch of two runs as two parallel shards whose gradients are summed.
-    @Test(arguments: [0, 1], [1, 2])
-    func everyTensorMatchesCentralDifferences(configIndex: Int, threads: Int) throws {
-        let (_, config) = Self.configs[configIndex]
+    /// With two threads the batch of two runs as two parallel shards whose gradients are summed;
+    /// sequences of 70 tokens cross the attention's 64-row block boundary.
+    @Test(arguments: [(0, 1, 7), (0, 2, 7), (1, 1, 7), (1, 2, 7), (0, 1, 70)])
+    func everyTensorMatchesCentralDifferences(configIndex: Int, threads: Int, seqLen: Int) throws {
+        var (_, config) = Self.configs[configIndex]
+        config.maxSeqLen = max(config.maxSeqLen, seqLen)
         let model = try Transformer(config: config, seed: 7, threads: threads)
         var rng = RandomGenerator(seed: 99)
         // Larger weights than the 0.02 init make every path (attention, norms) matter.
         for i in 0..<model.parameters.count { model.parameters.pointer[i] += 0.3 * rng.nextNormal() }
-        let batch = 2, seqLen = 7
+        let batch = 2
         let tokens = (0..<batch * seqLen).map { _ in rng.nextIndex(below: config.vocabSize) }
         var targets = (0..<batch * seqLen).map { _ in rng.nextIndex(below: config.vocabSize) }
         targets[0] = -1
         targets[seqLen + 5] = -1
+        targets[seqLen - 1] = -1
         let weights = targets.map { $0 < 0 ? Float(0) : rng.nextNormal() }
 
         model.zeroGradients()

@@ -4,7 +4,7 @@ import Testing
 /// Cached, incremental decoding must give the logits a full forward pass gives.
 struct KVCacheTests {
     static let config = ModelConfig(vocabSize: 31, dim: 24, nLayers: 2, nHeads: 6, nKVHeads: 2, hiddenDim: 40,
-                                    maxSeqLen: 32, ropeTheta: 1000, tieEmbeddings: false, qkvBias: true)
+                                    maxSeqLen: 96, ropeTheta: 1000, tieEmbeddings: false, qkvBias: true)
 
     /// Logits of every position of one sequence from the training forward pass.
     static func fullLogits(_ model: Transformer, _ tokens: [Int]) throws -> [[Float]] {
@@ -25,7 +25,7 @@ struct KVCacheTests {
         let model = try Transformer(config: Self.config, seed: 11, threads: threads)
         var rng = RandomGenerator(seed: 4)
         for i in 0..<model.parameters.count { model.parameters.pointer[i] += 0.2 * rng.nextNormal() }
-        let lengths = [3, 9, 1], total = 20
+        let lengths = [3, 9, 1], total = 80  // past one attention block (64 rows)
         let sequences = lengths.map { _ in (0..<total).map { _ in rng.nextIndex(below: Self.config.vocabSize) } }
         let expected = try sequences.map { try Self.fullLogits(model, $0) }
         let v = Self.config.vocabSize
@@ -74,7 +74,7 @@ struct KVCacheTests {
         #expect(throws: ScoreError.self) { try model.decode(slots: [0], tokens: [[1, 2, 3, 4, 5]], cache: cache) }
         #expect(throws: ScoreError.self) { try model.decode(slots: [0], tokens: [[-1]], cache: cache) }
         #expect(throws: ScoreError.self) { try model.makeCache(slots: 0) }
-        #expect(throws: ScoreError.self) { try model.makeCache(slots: 1, capacity: 33) }
+        #expect(throws: ScoreError.self) { try model.makeCache(slots: 1, capacity: 97) }
         #expect(cache.lengths == [0, 0])
     }
 }

@@ -18,8 +18,12 @@ public struct AttentionShape: Sendable {
 }
 
 public enum Attention {
+    /// Query rows are processed in blocks of this many; a block needs keys only up to its last
+    /// row, so the masked upper triangle is mostly never computed.
+    static let blockRows = 64
+
     /// out = softmax(Q Kᵀ · scale + causal mask) V for every (sequence, head); probabilities saved
-    /// in `probs` ([batch, nHeads, seqLen, seqLen]).
+    /// in `probs` ([batch, nHeads, seqLen, seqLen], zero above the diagonal).
     public static func forward(
         _ s: AttentionShape, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, threads: Int
@@ -31,16 +35,20 @@ public enum Attention {
                 let qh = q + b * t * s.qStride + h * s.headDim
                 let kh = k + b * t * s.kvStride + kvh * s.headDim
                 let vh = v + b * t * s.kvStride + kvh * s.headDim
+                let oh = out + b * t * s.qStride + h * s.headDim
                 let p = probs + item * t * t
-                Blas.matmulTransB(m: t, n: t, k: s.headDim, alpha: s.scale, a: qh, lda: s.qStride,
-                                  b: kh, ldb: s.kvStride, c: p, ldc: t)
-                for row in 0..<t {
-                    let pr = p + row * t
-                    Kernels.softmaxInPlace(pr, row + 1)
-                    for j in (row + 1)..<max(row + 1, t) { pr[j] = 0 }
+                for r0 in stride(from: 0, to: t, by: blockRows) {
+                    let r1 = min(t, r0 + blockRows)
+                    Blas.matmulTransB(m: r1 - r0, n: r1, k: s.headDim, alpha: s.scale, a: qh + r0 * s.qStride,
+                                      lda: s.qStride, b: kh, ldb: s.kvStride, c: p + r0 * t, ldc: t)
+                    for row in r0..<r1 {
+                        let pr = p + row * t
+                        Kernels.softmaxInPlace(pr, row + 1)
+                        (pr + row + 1).update(repeating: 0, count: t - row - 1)
+                    }
+                    Blas.matmul(m: r1 - r0, n: s.headDim, k: r1, a: p + r0 * t, lda: t, b: vh, ldb: s.kvStride,
+                                c: oh + r0 * s.qStride, ldc: s.qStride)
                 }
-                Blas.matmul(m: t, n: s.headDim, k: t, a: p, lda: t, b: vh, ldb: s.kvStride,
-                            c: out + b * t * s.qStride + h * s.headDim, ldc: s.qStride)
             }
         }
     }
@@ -66,25 +74,28 @@ public enum Attention {
                 for h in (kvh * s.group)..<((kvh + 1) * s.group) {
                     let qOffset = b * t * s.qStride + h * s.headDim
                     let p = probs + (b * s.nHeads + h) * t * t
-                    let dOh = dOut + qOffset
-                    // dP = dO Vᵀ ; dV += Pᵀ dO
-                    Blas.matmulTransB(m: t, n: t, k: s.headDim, a: dOh, lda: s.qStride, b: vh, ldb: s.kvStride,
-                                      c: dP, ldc: t)
-                    Blas.matmulTransA(m: t, n: s.headDim, k: t, a: p, lda: t, b: dOh, ldb: s.qStride,
-                                      beta: 1, c: dVh, ldc: s.kvStride)
-                    // dS = P ∘ (dP − rowsum(dP ∘ P)) · scale
-                    for row in 0..<t {
-                        let pr = p + row * t, dr = dP + row * t
-                        var dot: Float = 0
-                        for j in 0...row { dot += pr[j] * dr[j] }
-                        for j in 0...row { dr[j] = pr[j] * (dr[j] - dot) * s.scale }
-                        for j in (row + 1)..<max(row + 1, t) { dr[j] = 0 }
+                    for r0 in stride(from: 0, to: t, by: blockRows) {
+                        let r1 = min(t, r0 + blockRows), rows = r1 - r0
+                        let dOb = dOut + qOffset + r0 * s.qStride, qb = q + qOffset + r0 * s.qStride
+                        let pb = p + r0 * t, dPb = dP + r0 * t
+                        // dP = dO Vᵀ ; dV += Pᵀ dO
+                        Blas.matmulTransB(m: rows, n: r1, k: s.headDim, a: dOb, lda: s.qStride, b: vh,
+                                          ldb: s.kvStride, c: dPb, ldc: t)
+                        Blas.matmulTransA(m: r1, n: s.headDim, k: rows, a: pb, lda: t, b: dOb, ldb: s.qStride,
+                                          beta: 1, c: dVh, ldc: s.kvStride)
+                        // dS = P ∘ (dP − rowsum(dP ∘ P)) · scale, zero above the diagonal
+                        for row in r0..<r1 {
+                            let pr = p + row * t, dr = dP + row * t
+                            let dot = Blas.dot(row + 1, pr, dr)
+                            for j in 0...row { dr[j] = pr[j] * (dr[j] - dot) * s.scale }
+                            (dr + row + 1).update(repeating: 0, count: r1 - row - 1)
+                        }
+                        // dQ = dS K ; dK += dSᵀ Q
+                        Blas.matmul(m: rows, n: s.headDim, k: r1, a: dPb, lda: t, b: kh, ldb: s.kvStride,
+                                    c: dQ + qOffset + r0 * s.qStride, ldc: s.qStride)
+                        Blas.matmulTransA(m: r1, n: s.headDim, k: rows, a: dPb, lda: t, b: qb, ldb: s.qStride,
+                                          beta: 1, c: dKh, ldc: s.kvStride)
                     }
-                    // dQ = dS K ; dK += dSᵀ Q
-                    Blas.matmul(m: t, n: s.headDim, k: t, a: dP, lda: t, b: kh, ldb: s.kvStride,
-                                c: dQ + qOffset, ldc: s.qStride)
-                    Blas.matmulTransA(m: t, n: s.headDim, k: t, a: dP, lda: t, b: q + qOffset, ldb: s.qStride,
-                                      beta: 1, c: dKh, ldc: s.kvStride)
                 }
             }
         }

@@ -62,10 +62,12 @@ public enum VectorMath {
         var best = Vector(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            best = pointwiseMax(best, UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self))
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self)
+            best = best.replacing(with: v, where: v .> best)
             i += 8
         }
-        var result = best.max()
+        var result = best[0]
+        for lane in 1..<8 where best[lane] > result { result = best[lane] }
         while i < n {
             if x[i] > result { result = x[i] }
             i += 1

@@ -1,0 +1,30 @@
+/// One two-attempt rollout: the prompt, attempt 1, the instruction tokens appended after it, and
+/// attempt 2 — token ids exactly as sampled, never re-tokenized.
+public struct Episode: Sendable {
+    /// Index of the prompt in the batch; the k samples of one prompt share it.
+    public var group: Int
+    /// Context of attempt 1.
+    public var prompt: [Int]
+    /// Attempt 1 as sampled, with its per-token log-probs.
+    public var attempt1: Generation
+    /// Tokens appended between the attempts (instruction and turn markers); empty when there is no
+    /// second attempt.
+    public var instruction: [Int]
+    /// Attempt 2, nil for single-attempt rollouts.
+    public var attempt2: Generation?
+
+    /// The sequence as segments for `SequenceBatch`: prompt (untrained), attempt 1 (trained),
+    /// instruction (untrained), attempt 2 (trained). Segment 1 is turn 1, segment 3 turn 2.
+    public var segments: [SequenceBatch.Segment] {
+        var segments = [SequenceBatch.Segment(tokens: prompt, trained: false),
+                        SequenceBatch.Segment(tokens: attempt1.tokens, trained: true)]
+        if let attempt2 {
+            segments.append(SequenceBatch.Segment(tokens: instruction, trained: false))
+            segments.append(SequenceBatch.Segment(tokens: attempt2.tokens, trained: true))
+        }
+        return segments
+    }
+
+    /// Total tokens of the exchange.
+    public var count: Int { prompt.count + attempt1.tokens.count + instruction.count + (attempt2?.tokens.count ?? 0) }
+}

@@ -10,6 +10,8 @@ public struct SelfCorrectionFormat: Sendable {
     /// The self-correction instruction, as text.
     public let instruction: String
     let bos: Int?, user: Int, assistant: Int, endTurn: Int
+    /// The id that pads packed sequences (the tokenizer's PAD, else end-of-turn; never trained).
+    public let padID: Int
 
     /// Needs a tokenizer with user, assistant and end-of-turn special tokens (ByteTokenizer has them).
     public init(tokenizer: any Tokenizer, instruction: String = SelfCorrectionFormat.defaultInstruction) throws {
@@ -24,6 +26,7 @@ public struct SelfCorrectionFormat: Sendable {
         self.user = user
         self.assistant = assistant
         self.endTurn = endTurn
+        padID = specials.pad ?? endTurn
     }
 
     /// `<bos><user>problem<end_turn><assistant>`: the context of attempt 1.

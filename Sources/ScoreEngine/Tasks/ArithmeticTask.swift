@@ -112,7 +112,7 @@ public struct ArithmeticTask: Sendable {
 
     /// Whether `response`, trimmed of surrounding whitespace, is exactly the answer.
     public func check(response: String, problem: ArithmeticProblem) -> Bool {
-        response.trimmingCharacters(in: .whitespacesAndNewlines) == problem.answer
+        Self.isCorrect(response: response, answer: problem.answer)
     }
 
     /// SplitMix64 finaliser.

@@ -93,7 +93,7 @@ public struct SequenceBatch: Sendable, Equatable {
         self.lengths = lengths
     }
 
-    /// Packs SFT examples: each is [prompt (untrained), completion (trained)].
+    /// Packs SFT examples by their segments.
     public init(examples: [SFTExample], padID: Int, maxSeqLen: Int, seqLen: Int? = nil) throws {
         try self.init(sequences: examples.map(\.segments), padID: padID, maxSeqLen: maxSeqLen, seqLen: seqLen)
     }

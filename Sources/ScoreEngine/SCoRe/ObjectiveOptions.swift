@@ -1,0 +1,101 @@
+/// Which SCoRe objective a step optimises (Kumar et al. 2024, arXiv 2409.12917).
+public enum TrainingStage: String, Codable, Sendable {
+    /// Stage I: maximise r(y2) − β2·KL(turn 1) − β1·KL(turn 2). Turn-1 tokens carry no reward
+    /// term, only the strong KL that keeps the first attempt near the reference policy.
+    case stageI
+    /// Stage II: maximise r(y1) + r̂(y2) − β1·(KL(turn 1) + KL(turn 2)), r̂ the shaped reward.
+    case stageII
+    /// The single-turn RL ablation: turn 1 trained on r(y1) with β1·KL; turn 2 untouched.
+    case singleTurn
+}
+
+/// Per-token estimator of KL(π‖π_ref) from d = log π(token) − log π_ref(token) (Schulman 2020).
+///
+/// The objective adds β·KL to the loss and differentiates it per token with respect to log π of
+/// the sampled token. With `k1` that derivative is the constant 1, whose expectation under
+/// π is zero (E_π[∇log π] = 0): it only adds noise and does not pull the policy back. With `k3`
+/// the derivative 1 − π_ref/π has expectation ∇KL(π_ref‖π), a true divergence minimised at
+/// π = π_ref; hence `k3` is the default.
+public enum KLEstimator: String, Codable, Sendable {
+    /// d (unbiased for KL(π‖π_ref), can be negative per token); ∂/∂log π = 1.
+    case k1
+    /// exp(−d) + d − 1 (unbiased for KL(π‖π_ref), never negative); ∂/∂log π = 1 − exp(−d).
+    case k3
+}
+
+/// Baseline subtracted from each turn's returns to form that turn's advantages.
+public enum BaselineKind: String, Codable, Sendable {
+    /// A_i = R_i − mean of the other samples of the same prompt (RLOO). A prompt with a single
+    /// sample has no others: its advantage is its return (no baseline).
+    case leaveOneOut
+    /// A_i = R_i − mean of R over every episode of the batch.
+    case batchMean
+    /// A_i = R_i.
+    case none
+}
+
+/// How the second-turn reward is shaped in Stage II.
+public enum RewardShaping: String, Codable, Sendable {
+    /// r̂2 = r2 + α·(r2 − r1) (paper Eq. 5): rewards progress, penalises regressions.
+    case progress
+    /// r̂2 = r2 + α·1[r2 correct ∧ r1 incorrect], "correct" meaning r ≥ 0.5
+    /// (`SCoReObjective.correctThreshold`), so non-binary rewards are thresholded.
+    case flip
+    /// r̂2 = r2.
+    case none
+}
+
+/// Hyperparameters of the SCoRe objective.
+public struct ObjectiveOptions: Codable, Sendable, Equatable {
+    /// KL weight on turn 2 in Stage I and on both turns in Stage II and single-turn RL
+    /// (paper: 0.01).
+    public var beta1: Float
+    /// KL weight on turn 1 in Stage I; much larger than `beta1` (paper: 0.1–0.25).
+    public var beta2: Float
+    /// Bonus scale α of the Stage II reward shaping (paper: 10).
+    public var alpha: Float
+    /// Second-turn reward shaping in Stage II.
+    public var shaping: RewardShaping
+    /// Per-token KL estimator (k3 by default: see `KLEstimator`).
+    public var klEstimator: KLEstimator
+    /// Baseline applied to each turn's returns.
+    public var baseline: BaselineKind
+
+    /// Options with the documented defaults; any argument may be overridden.
+    public init(beta1: Float = 0.01, beta2: Float = 1.0, alpha: Float = 10,
+                shaping: RewardShaping = .progress, klEstimator: KLEstimator = .k3,
+                baseline: BaselineKind = .leaveOneOut) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.alpha = alpha
+        self.shaping = shaping
+        self.klEstimator = klEstimator
+        self.baseline = baseline
+    }
+
+    /// Throws `ScoreError.invalidArgument` naming the first value out of range.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw ScoreError.invalidArgument("objective options: " + message()) }
+        }
+        try check(beta1.isFinite && beta1 >= 0, "beta1 must be finite and >= 0 (got \(beta1))")
+        try check(beta2.isFinite && beta2 >= 0, "beta2 must be finite and >= 0 (got \(beta2))")
+        try check(alpha.isFinite && alpha >= 0, "alpha must be finite and >= 0 (got \(alpha))")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case beta1, beta2, alpha, shaping, klEstimator, baseline
+    }
+
+    /// Decodes, taking the default for every missing key.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ObjectiveOptions()
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
+        alpha = try c.decodeIfPresent(Float.self, forKey: .alpha) ?? d.alpha
+        shaping = try c.decodeIfPresent(RewardShaping.self, forKey: .shaping) ?? d.shaping
+        klEstimator = try c.decodeIfPresent(KLEstimator.self, forKey: .klEstimator) ?? d.klEstimator
+        baseline = try c.decodeIfPresent(BaselineKind.self, forKey: .baseline) ?? d.baseline
+    }
+}

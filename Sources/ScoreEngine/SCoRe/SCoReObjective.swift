@@ -1,0 +1,277 @@
+import Foundation
+
+/// One episode's per-position inputs to `SCoReObjective.assemble`: the log-probability of
+/// each position's target token under the policy and the frozen reference, and which turn the
+/// target belongs to (0 = untrained: prompt, instruction, padding; 1 = attempt 1; 2 = attempt 2).
+/// Log-probs at untrained positions are ignored.
+public struct EpisodeLogProbs: Sendable, Equatable {
+    /// log π(target) per position.
+    public var policy: [Float]
+    /// log π_ref(target) per position.
+    public var reference: [Float]
+    /// Turn of each position's target: 0, 1 or 2.
+    public var turns: [UInt8]
+
+    /// An episode's arrays; all three must have the same length.
+    public init(policy: [Float], reference: [Float], turns: [UInt8]) {
+        self.policy = policy
+        self.reference = reference
+        self.turns = turns
+    }
+}
+
+/// The gradient, loss and statistics of the SCoRe objective over one batch of episodes.
+public struct ObjectiveResult: Sendable, Equatable {
+    /// ∂Loss/∂log π per position, laid out like the inputs; 0 at untrained positions.
+    public var dLogProbs: [Float]
+    /// The surrogate loss (1/N)·Σ_episodes Σ_trained tokens [−A_turn·log π + β_turn·KL].
+    public var loss: Float
+    /// Σ of per-token KL over turn-1 tokens, averaged over episodes (measured in every stage).
+    public var klTurn1: Float
+    /// Σ of per-token KL over turn-2 tokens, averaged over episodes (measured in every stage).
+    public var klTurn2: Float
+    /// Number of turn-1 tokens in the batch.
+    public var tokensTurn1: Int
+    /// Number of turn-2 tokens in the batch.
+    public var tokensTurn2: Int
+    /// Mean over episodes of the turn-1 return.
+    public var meanReturnTurn1: Float
+    /// Mean over episodes of the turn-2 return (shaped in Stage II; 0 in single-turn RL).
+    public var meanReturnTurn2: Float
+    /// Mean over episodes of the turn-1 advantage.
+    public var meanAdvantageTurn1: Float
+    /// Mean over episodes of the turn-2 advantage.
+    public var meanAdvantageTurn2: Float
+    /// Turn-1 advantage of each episode.
+    public var advantagesTurn1: [Float]
+    /// Turn-2 advantage of each episode.
+    public var advantagesTurn2: [Float]
+}
+
+/// The SCoRe policy-gradient objective (Kumar et al. 2024): REINFORCE with per-turn credit
+/// (γ = 0: turn-1 tokens see the turn-1 return, turn-2 tokens the turn-2 return), a per-turn
+/// baseline and a per-token KL penalty against the frozen reference policy.
+///
+/// The loss is the standard sequence-level REINFORCE form, summed over each episode's trained
+/// tokens and averaged over episodes:
+///
+///     L = (1/N) Σ_e Σ_t [ −A_{e,turn(t)} · log π_t + β_{turn(t)} · KL_t ]
+///     ∂L/∂log π_t = (−A_{e,turn(t)} + β_{turn(t)} · ∂KL_t/∂log π_t) / N
+///
+/// so longer attempts carry proportionally more gradient, as in the paper's token-sum form.
+public enum SCoReObjective {
+    /// Rewards at or above this count as correct for `RewardShaping.flip`.
+    public static let correctThreshold: Float = 0.5
+
+    /// The Stage II second-turn reward r̂2 for first- and second-attempt rewards r1, r2.
+    public static func shapedSecondTurnReward(r1: Float, r2: Float, shaping: RewardShaping, alpha: Float) -> Float {
+        switch shaping {
+        case .progress:
+            return r2 + alpha * (r2 - r1)
+        case .flip:
+            let flipped = r2 >= correctThreshold && r1 < correctThreshold
+            return r2 + (flipped ? alpha : 0)
+        case .none:
+            return r2
+        }
+    }
+
+    /// The return each turn's tokens are credited with: Stage I (0, r2); Stage II
+    /// (r1, r̂2); single-turn (r1, 0).
+    public static func turnReturns(stage: TrainingStage, r1: Float, r2: Float,
+                                   options: ObjectiveOptions) -> (turn1: Float, turn2: Float) {
+        switch stage {
+        case .stageI:
+            return (0, r2)
+        case .stageII:
+            return (r1, shapedSecondTurnReward(r1: r1, r2: r2, shaping: options.shaping, alpha: options.alpha))
+        case .singleTurn:
+            return (r1, 0)
+        }
+    }
+
+    /// The KL weight of each turn: Stage I (β2, β1); Stage II (β1, β1); single-turn (β1, 0).
+    public static func klWeights(stage: TrainingStage, options: ObjectiveOptions) -> (turn1: Float, turn2: Float) {
+        switch stage {
+        case .stageI: return (options.beta2, options.beta1)
+        case .stageII: return (options.beta1, options.beta1)
+        case .singleTurn: return (options.beta1, 0)
+        }
+    }
+
+    /// Whether a stage puts any gradient on turn-2 tokens (all but single-turn RL).
+    public static func trainsSecondTurn(_ stage: TrainingStage) -> Bool { stage != .singleTurn }
+
+    /// Advantages of `returns` (one per episode) under `baseline`; `groups[i]` is the prompt of
+    /// episode i (any integers; equal means same prompt). `groups` must match `returns` in length.
+    public static func advantages(returns: [Float], groups: [Int], baseline: BaselineKind) -> [Float] {
+        switch baseline {
+        case .none:
+            return returns
+        case .batchMean:
+            guard !returns.isEmpty else { return [] }
+            let mean = returns.reduce(0.0) { $0 + Double($1) } / Double(returns.count)
+            return returns.map { Float(Double($0) - mean) }
+        case .leaveOneOut:
+            var sums: [Int: Double] = [:], counts: [Int: Int] = [:]
+            for (r, g) in zip(returns, groups) {
+                sums[g, default: 0] += Double(r)
+                counts[g, default: 0] += 1
+            }
+            return zip(returns, groups).map { r, g in
+                let k = counts[g] ?? 1
+                guard k > 1 else { return r }
+                let others = ((sums[g] ?? 0) - Double(r)) / Double(k - 1)
+                return Float(Double(r) - others)
+            }
+        }
+    }
+
+    /// Per-token KL estimate from the policy and reference log-probs of the sampled token.
+    public static func kl(logProb: Float, referenceLogProb: Float, estimator: KLEstimator) -> Float {
+        Float(klValue(Double(logProb) - Double(referenceLogProb), estimator))
+    }
+
+    /// ∂KL/∂log π of the per-token estimate (the reference is frozen).
+    public static func klGradient(logProb: Float, referenceLogProb: Float, estimator: KLEstimator) -> Float {
+        Float(klSlope(Double(logProb) - Double(referenceLogProb), estimator))
+    }
+
+    static func klValue(_ d: Double, _ estimator: KLEstimator) -> Double {
+        switch estimator {
+        case .k1: return d
+        case .k3: return expm1(-d) + d  // exp(−d) − 1 + d without cancellation near d = 0
+        }
+    }
+
+    static func klSlope(_ d: Double, _ estimator: KLEstimator) -> Double {
+        switch estimator {
+        case .k1: return 1
+        case .k3: return -expm1(-d)  // 1 − exp(−d)
+        }
+    }
+
+    /// Turn labels for an episode packed as [prompt, attempt 1, instruction, attempt 2] by
+    /// `SequenceBatch`: target segment 1 → 1, segment 3 → 2, no target (−1) → 0. Throws for any
+    /// other segment index.
+    public static func turnLabels(targetSegments: [Int]) throws -> [UInt8] {
+        try targetSegments.enumerated().map { position, segment in
+            switch segment {
+            case -1: return 0
+            case 1: return 1
+            case 3: return 2
+            default:
+                throw ScoreError.invalidArgument(
+                    "position \(position) targets segment \(segment); an episode trains segments 1 and 3 only")
+            }
+        }
+    }
+
+    /// Assembles the objective over a [batch, seqLen] block: row e holds episode e, with
+    /// rewards `rewards1[e]`, `rewards2[e]` and prompt `groups[e]`. Throws `invalidArgument` on
+    /// mismatched sizes, labels outside 0...2 or invalid options, and `nonFinite` on a
+    /// non-finite reward, a non-finite log-prob at a labelled position, or an overflowing result.
+    public static func assemble(policy: [Float], reference: [Float], turns: [UInt8], seqLen: Int,
+                                rewards1: [Float], rewards2: [Float], groups: [Int],
+                                stage: TrainingStage, options: ObjectiveOptions) throws -> ObjectiveResult {
+        guard seqLen >= 1 else { throw ScoreError.invalidArgument("sequence length must be positive (got \(seqLen))") }
+        let expected = rewards1.count * seqLen
+        guard policy.count == expected, reference.count == expected, turns.count == expected else {
+            throw ScoreError.invalidArgument(
+                "expected \(rewards1.count) × \(seqLen) = \(expected) positions, got \(policy.count) policy, "
+                + "\(reference.count) reference and \(turns.count) turn entries")
+        }
+        let spans = (0..<rewards1.count).map { ($0 * seqLen)..<(($0 + 1) * seqLen) }
+        return try assemble(policy: policy, reference: reference, turns: turns, spans: spans,
+                            rewards1: rewards1, rewards2: rewards2, groups: groups, stage: stage, options: options)
+    }
+
+    /// Assembles the objective over per-episode arrays (of any lengths); `dLogProbs` is the
+    /// episodes' positions concatenated in order. Throws as the block form does.
+    public static func assemble(episodes: [EpisodeLogProbs], rewards1: [Float], rewards2: [Float], groups: [Int],
+                                stage: TrainingStage, options: ObjectiveOptions) throws -> ObjectiveResult {
+        var spans: [Range<Int>] = []
+        var start = 0
+        for (e, episode) in episodes.enumerated() {
+            let count = episode.policy.count
+            guard episode.reference.count == count, episode.turns.count == count else {
+                throw ScoreError.invalidArgument(
+                    "episode \(e) has \(count) policy, \(episode.reference.count) reference and "
+                    + "\(episode.turns.count) turn entries")
+            }
+            spans.append(start..<(start + count))
+            start += count
+        }
+        return try assemble(policy: episodes.flatMap(\.policy), reference: episodes.flatMap(\.reference),
+                            turns: episodes.flatMap(\.turns), spans: spans, rewards1: rewards1,
+                            rewards2: rewards2, groups: groups, stage: stage, options: options)
+    }
+
+    private static func assemble(policy: [Float], reference: [Float], turns: [UInt8], spans: [Range<Int>],
+                                 rewards1: [Float], rewards2: [Float], groups: [Int],
+                                 stage: TrainingStage, options: ObjectiveOptions) throws -> ObjectiveResult {
+        try options.validate()
+        let n = spans.count
+        guard n >= 1 else { throw ScoreError.invalidArgument("the objective needs at least one episode") }
+        guard rewards1.count == n, rewards2.count == n, groups.count == n else {
+            throw ScoreError.invalidArgument(
+                "\(n) episodes need as many rewards and groups (got \(rewards1.count) turn-1 rewards, "
+                + "\(rewards2.count) turn-2 rewards, \(groups.count) groups)")
+        }
+        var returns1 = [Float](), returns2 = [Float]()
+        returns1.reserveCapacity(n)
+        returns2.reserveCapacity(n)
+        for e in 0..<n {
+            guard rewards1[e].isFinite, rewards2[e].isFinite else {
+                throw ScoreError.nonFinite("rewards of episode \(e) are \(rewards1[e]), \(rewards2[e])")
+            }
+            let r = turnReturns(stage: stage, r1: rewards1[e], r2: rewards2[e], options: options)
+            guard r.turn1.isFinite, r.turn2.isFinite else {
+                throw ScoreError.nonFinite("returns of episode \(e) overflow: \(r.turn1), \(r.turn2)")
+            }
+            returns1.append(r.turn1)
+            returns2.append(r.turn2)
+        }
+        let advantages1 = advantages(returns: returns1, groups: groups, baseline: options.baseline)
+        let advantages2 = advantages(returns: returns2, groups: groups, baseline: options.baseline)
+        let betas = klWeights(stage: stage, options: options)
+        let beta1 = Double(betas.turn1), beta2 = Double(betas.turn2)
+        let trainTurn2 = trainsSecondTurn(stage)
+        let scale = 1 / Double(n)
+        var dLogProbs = [Float](repeating: 0, count: policy.count)
+        var loss = 0.0, kl1 = 0.0, kl2 = 0.0, count1 = 0, count2 = 0
+        for (e, span) in spans.enumerated() {
+            let a1 = Double(advantages1[e]), a2 = Double(advantages2[e])
+            for i in span {
+                let turn = turns[i]
+                guard turn <= 2 else { throw ScoreError.invalidArgument("position \(i) has turn label \(turn), not 0...2") }
+                if turn == 0 { continue }
+                let logProb = policy[i], referenceLogProb = reference[i]
+                guard logProb.isFinite, referenceLogProb.isFinite else {
+                    throw ScoreError.nonFinite("log-probs at position \(i) are \(logProb) (policy), \(referenceLogProb) (reference)")
+                }
+                let d = Double(logProb) - Double(referenceLogProb)
+                let value = klValue(d, options.klEstimator), slope = klSlope(d, options.klEstimator)
+                guard value.isFinite, slope.isFinite else {
+                    throw ScoreError.nonFinite("KL at position \(i) overflows (log π − log π_ref = \(d))")
+                }
+                if turn == 1 { kl1 += value; count1 += 1 } else { kl2 += value; count2 += 1 }
+                if turn == 2 && !trainTurn2 { continue }
+                let advantage = turn == 1 ? a1 : a2, beta = turn == 1 ? beta1 : beta2
+                loss += -advantage * Double(logProb) + beta * value
+                dLogProbs[i] = Float((-advantage + beta * slope) * scale)
+            }
+        }
+        loss *= scale
+        guard Float(loss).isFinite, dLogProbs.allSatisfy(\.isFinite) else {
+            throw ScoreError.nonFinite("objective overflowed (loss \(loss))")
+        }
+        func mean(_ values: [Float]) -> Float { Float(values.reduce(0.0) { $0 + Double($1) } * scale) }
+        return ObjectiveResult(
+            dLogProbs: dLogProbs, loss: Float(loss), klTurn1: Float(kl1 * scale), klTurn2: Float(kl2 * scale),
+            tokensTurn1: count1, tokensTurn2: count2,
+            meanReturnTurn1: mean(returns1), meanReturnTurn2: mean(returns2),
+            meanAdvantageTurn1: mean(advantages1), meanAdvantageTurn2: mean(advantages2),
+            advantagesTurn1: advantages1, advantagesTurn2: advantages2)
+    }
+}

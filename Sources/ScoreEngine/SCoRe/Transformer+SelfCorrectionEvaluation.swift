@@ -1,0 +1,42 @@
+/// How the two attempts are sampled in evaluation.
+public enum EvaluationProtocol: String, Codable, Sendable {
+    /// Both attempts greedy (the paper's evaluation).
+    case greedy
+    /// Attempt 1 sampled at temperature 1, attempt 2 greedy: separates copying the first attempt
+    /// from re-solving, since a sampled first attempt is wrong more often.
+    case mixed
+}
+
+extension Transformer {
+    /// Two-attempt evaluation on `problems` (one episode each, in batches), scored by `verifier`.
+    /// Returns the metrics and the episodes. `progress(done, total)` after each batch.
+    public func evaluateSelfCorrection(
+        problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
+        protocol evaluation: EvaluationProtocol = .greedy, maxNewTokens: Int, batchSize: Int = 256, seed: UInt64 = 0,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> (metrics: SelfCorrectionMetrics, episodes: [Episode]) {
+        guard batchSize > 0 else { throw ScoreError.invalidArgument("batch size must be positive") }
+        let greedy = format.attemptSampling(temperature: 0, maxNewTokens: maxNewTokens)
+        let first = evaluation == .greedy ? greedy : format.attemptSampling(temperature: 1, maxNewTokens: maxNewTokens)
+        var generator = RandomGenerator(seed: seed)
+        var episodes = [Episode](), pairs = [AttemptPair]()
+        var start = 0
+        while start < problems.count {
+            let end = min(problems.count, start + batchSize)
+            let chunk = Array(problems[start..<end])
+            var batch = try rollout(prompts: chunk.map { format.promptTokens($0.prompt) }, samplesPerPrompt: 1,
+                                    format: format, turn1: first, turn2: greedy, generator: &generator)
+            let scores = try format.score(batch, problems: chunk, verifier: verifier)
+            for i in batch.indices { batch[i].group += start }
+            pairs += scores.pairs.enumerated().map { i, pair in
+                var pair = pair
+                pair.group = start + i
+                return pair
+            }
+            episodes += batch
+            progress(end, problems.count)
+            start = end
+        }
+        return (SelfCorrectionMetrics(pairs: pairs), episodes)
+    }
+}

@@ -1,0 +1,100 @@
+import Testing
+@testable import ScoreEngine
+
+/// The SCoRe training step end to end on a small model: it updates the policy and not the
+/// reference, follows the stage plan, and a failing verifier or a NaN reward stops the step with
+/// nothing changed and the trainer still usable.
+struct SCoReTrainerTests {
+    static let config = ModelConfig(vocabSize: 262, dim: 32, nLayers: 2, nHeads: 4, nKVHeads: 2, hiddenDim: 48,
+                                    maxSeqLen: 64)
+    static let problems = [SelfCorrectionProblem(prompt: "1+2=", reference: "3"),
+                           SelfCorrectionProblem(prompt: "4+4=", reference: "8"),
+                           SelfCorrectionProblem(prompt: "9+0=", reference: "9")]
+
+    static func trainer(plan: StagePlan, verifier: any Verifier = ArithmeticVerifier()) throws -> SCoReTrainer {
+        let model = try Transformer(config: config, seed: 3)
+        let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
+        var options = SCoReOptions()
+        options.promptsPerStep = 2
+        options.samplesPerPrompt = 2
+        options.maxNewTokens = 3
+        options.learningRate = 1e-3
+        options.plan = plan
+        return try SCoReTrainer(policy: model, problems: problems, format: format, verifier: verifier, options: options)
+    }
+
+    @Test func stepsFollowThePlanAndMoveOnlyThePolicy() throws {
+        // Rewards alternate inside every group of two samples, so every stage has non-zero advantages.
+        let verifier = ClosureVerifier { items in items.indices.map { Float($0 % 2) } }
+        let trainer = try Self.trainer(plan: .score(stageI: 2, stageII: 1, rounds: 2), verifier: verifier)
+        let referenceBefore = trainer.reference.parameters.array
+        var stages = [TrainingStage]()
+        while !trainer.isFinished {
+            let before = trainer.policy.parameters.array
+            let stats = try trainer.step()
+            stages.append(stats.stage)
+            #expect(stats.metrics.count == 4 && stats.gradNorm.isFinite && stats.gradNorm > 0)
+            let changed = trainer.policy.parameters.array != before
+            #expect(changed, "step \(stats.step) changed nothing")
+        }
+        #expect(stages == [.stageI, .stageI, .stageII, .stageI, .stageI, .stageII])
+        let referenceUnchanged = trainer.reference.parameters.array == referenceBefore
+        #expect(referenceUnchanged)
+        #expect(trainer.completedSteps == 6)
+    }
+
+    @Test func failingVerifierOrNaNRewardChangesNothing() throws {
+        struct Refusal: Error {}
+        var fail = true
+        let verifier = ClosureVerifier { items in
+            if fail { throw Refusal() }
+            return items.map { _ in 1 }
+        }
+        let trainer = try Self.trainer(plan: .score(stageI: 1, stageII: 1, rounds: 1), verifier: verifier)
+        let before = trainer.policy.parameters.array
+        #expect(throws: ScoreError.self) { try trainer.step() }
+        let unchanged = trainer.policy.parameters.array == before
+        #expect(unchanged && trainer.completedSteps == 0)
+        #expect(trainer.optimizer.step == 0)
+        fail = false
+        _ = try trainer.step()
+        #expect(trainer.completedSteps == 1)
+
+        let nan = try Self.trainer(plan: .singleTurn(steps: 1), verifier: ClosureVerifier { $0.map { _ in .nan } })
+        let weights = nan.policy.parameters.array
+        #expect(throws: ScoreError.nonFinite("verifier reward of item 0 is nan")) { try nan.step() }
+        let nanUnchanged = nan.policy.parameters.array == weights
+        #expect(nanUnchanged && nan.completedSteps == 0)
+    }
+
+    @Test func singleTurnStepsSampleOneAttempt() throws {
+        var items = [[VerifierItem]]()
+        let verifier = ClosureVerifier { batch in
+            items.append(batch)
+            return batch.map { _ in 0 }
+        }
+        let trainer = try Self.trainer(plan: .singleTurn(steps: 1), verifier: verifier)
+        let stats = try trainer.step()
+        #expect(stats.stage == .singleTurn && items.count == 1 && items[0].allSatisfy { $0.turn == 1 })
+        #expect(items[0].count == 4)
+    }
+
+    @Test func evaluationScoresEveryProblemOnce() throws {
+        let model = try Transformer(config: Self.config, seed: 3)
+        let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
+        for evaluation in [EvaluationProtocol.greedy, .mixed] {
+            let result = try model.evaluateSelfCorrection(problems: Self.problems, format: format,
+                                                          verifier: ArithmeticVerifier(), protocol: evaluation,
+                                                          maxNewTokens: 3, batchSize: 2)
+            #expect(result.metrics.count == 3 && result.episodes.map(\.group) == [0, 1, 2])
+            #expect(result.episodes.allSatisfy { $0.attempt2 != nil })
+        }
+    }
+
+    @Test func planStages() throws {
+        let plan = StagePlan.score(stageI: 0, stageII: 3, rounds: 1)
+        #expect((0..<3).map { plan.stage(at: $0) } == [.stageII, .stageII, .stageII] && plan.totalSteps == 3)
+        #expect(throws: ScoreError.self) { try StagePlan.score(stageI: 0, stageII: 0, rounds: 1).validate() }
+        #expect(throws: ScoreError.self) { try StagePlan.singleTurn(steps: 0).validate() }
+    }
+}

@@ -8,7 +8,8 @@ struct SCoReCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score", abstract: "Train a two-attempt base and SCoRe on the arithmetic task; print metrics.")
 
-    @Option(help: "Base SFT steps.") var baseSteps = 200
+    @Option(help: "Single-turn SFT steps on plain addition before the two-attempt base.") var pretrainSteps = 600
+    @Option(help: "Two-attempt base SFT steps.") var baseSteps = 200
     @Option(help: "Base SFT batch size.") var baseBatch = 128
     @Option(help: "Stage I steps.") var stageI = 100
     @Option(help: "Stage II steps.") var stageII = 100
@@ -26,11 +27,27 @@ struct SCoReCommand: ParsableCommand {
     @Option(help: "Write per-step metrics as JSON lines here.") var metrics: String?
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
         let tokenizer = ByteTokenizer()
         let format = try SelfCorrectionFormat(tokenizer: tokenizer, instruction: instruction)
         let task = try ArithmeticTask()
         let verifier = ArithmeticVerifier()
         let model = try Transformer(config: .tiny, seed: seed, threads: threads)
+        let plain = task.problems(.train).map {
+            SFTExample(prompt: format.promptTokens($0.prompt), completion: format.attemptTokens($0.answer))
+        }
+        if pretrainSteps > 0 {
+            let pre = try SFTTrainer(model: model, examples: plain, options: SFTOptions(
+                batchSize: 64, steps: pretrainSteps,
+                schedule: LearningRateSchedule(kind: .constant, peakLearningRate: 2e-3, warmupSteps: pretrainSteps / 10,
+                                               totalSteps: pretrainSteps),
+                adamW: AdamWOptions(learningRate: 2e-3, weightDecay: 0.01), seed: seed, padID: format.padID))
+            let preProgress = ProgressDisplay("pre ", total: pretrainSteps)
+            for _ in 0..<pretrainSteps {
+                let stats = try pre.step()
+                preProgress.update(stats.step, detail: String(format: "loss %.3f", stats.loss))
+            }
+        }
         var rng = RandomGenerator(seed: seed &+ 17)
         let examples = task.problems(.train).map {
             task.selfCorrectionExample($0, format: format, firstCorrect: 0.5, secondCorrect: 0.8, using: &rng)

@@ -8,8 +8,32 @@ extension Transformer {
         prompts: [[Int]], samplesPerPrompt k: Int, format: SelfCorrectionFormat,
         turn1: SamplingOptions, turn2: SamplingOptions?, generator: inout RandomGenerator
     ) throws -> [Episode] {
-        guard k >= 1 else { throw ScoreError.invalidArgument("samples per prompt must be at least 1 (got \(k))") }
         guard !prompts.isEmpty else { return [] }
+        let (cache, first) = try sampleFirstAttempts(prompts: prompts, samplesPerPrompt: k, format: format,
+                                                     turn1: turn1, turn2: turn2, generator: &generator)
+        var episodes = first.indices.map {
+            Episode(group: $0 / k, prompt: prompts[$0 / k], attempt1: first[$0], instruction: [], attempt2: nil)
+        }
+        guard let turn2 else { return episodes }
+        let second = try sampleSecondAttempts(slots: Array(first.indices), after: first, cache: cache, format: format,
+                                              turn2: turn2, generator: &generator)
+        for slot in episodes.indices {
+            episodes[slot].instruction = second[slot]?.instruction ?? []
+            episodes[slot].attempt2 = second[slot]?.attempt
+        }
+        return episodes
+    }
+
+    /// Attempt 1 of two-attempt rollouts: validates the request, makes a cache sized for both
+    /// attempts (`turn2 == nil`: attempt 1 only), prefills each prompt once, copies it to its k
+    /// slots (prompt p's samples are slots p·k ..< (p+1)·k) and samples attempt 1 on every slot.
+    /// The cache is left ready for `sampleSecondAttempts` on any subset of the slots.
+    func sampleFirstAttempts(
+        prompts: [[Int]], samplesPerPrompt k: Int, format: SelfCorrectionFormat, turn1: SamplingOptions,
+        turn2: SamplingOptions?, generator: inout RandomGenerator
+    ) throws -> (cache: KVCache, attempts: [Generation]) {
+        guard k >= 1 else { throw ScoreError.invalidArgument("samples per prompt must be at least 1 (got \(k))") }
+        guard !prompts.isEmpty else { throw ScoreError.invalidArgument("no prompts to sample") }
         guard turn1.maxNewTokens >= 1, (turn2?.maxNewTokens ?? 1) >= 1 else {
             throw ScoreError.invalidArgument("each attempt needs maxNewTokens >= 1")
         }
@@ -35,26 +59,33 @@ extension Transformer {
                 logits += prefill[(p * v)..<((p + 1) * v)]
             }
         }
-        let slots = Array(0..<(prompts.count * k))
-        let first = try continueGeneration(slots: slots, logits: logits, cache: cache, options: turn1,
-                                           tokenizer: format.tokenizer, generator: &generator)
-        var episodes = slots.map {
-            Episode(group: $0 / k, prompt: prompts[$0 / k], attempt1: first[$0], instruction: [], attempt2: nil)
-        }
-        guard let turn2 else { return episodes }
-        var appended = [[Int]]()
+        let attempts = try continueGeneration(slots: Array(0..<(prompts.count * k)), logits: logits, cache: cache,
+                                              options: turn1, tokenizer: format.tokenizer, generator: &generator)
+        return (cache, attempts)
+    }
+
+    /// Attempt 2 on `slots` of a cache left by `sampleFirstAttempts` (`first` is indexed by slot):
+    /// appends each slot's last attempt-1 token (not cached yet) and the instruction, then samples.
+    /// Returns, per revised slot, the instruction tokens and attempt 2; other slots are untouched.
+    func sampleSecondAttempts(
+        slots: [Int], after first: [Generation], cache: KVCache, format: SelfCorrectionFormat,
+        turn2: SamplingOptions, generator: inout RandomGenerator
+    ) throws -> [Int: (instruction: [Int], attempt: Generation)] {
+        guard !slots.isEmpty else { return [:] }
+        var instructions = [[Int]](), appended = [[Int]]()
         for slot in slots {
-            episodes[slot].instruction = format.instructionTokens(after: first[slot].tokens)
-            // The last sampled token of attempt 1 is not in the cache yet.
-            guard let last = first[slot].tokens.last else {
+            guard first.indices.contains(slot), let last = first[slot].tokens.last else {
                 throw ScoreError.invalidArgument("attempt 1 of episode \(slot) produced no token")
             }
-            appended.append([last] + episodes[slot].instruction)
+            let instruction = format.instructionTokens(after: first[slot].tokens)
+            instructions.append(instruction)
+            appended.append([last] + instruction)
         }
-        let second = try decode(slots: slots, tokens: appended, cache: cache)
-        let attempts = try continueGeneration(slots: slots, logits: second, cache: cache, options: turn2,
+        let logits = try decode(slots: slots, tokens: appended, cache: cache)
+        let attempts = try continueGeneration(slots: slots, logits: logits, cache: cache, options: turn2,
                                               tokenizer: format.tokenizer, generator: &generator)
-        for slot in slots { episodes[slot].attempt2 = attempts[slot] }
-        return episodes
+        var result = [Int: (instruction: [Int], attempt: Generation)]()
+        for (i, slot) in slots.enumerated() { result[slot] = (instructions[i], attempts[i]) }
+        return result
     }
 }

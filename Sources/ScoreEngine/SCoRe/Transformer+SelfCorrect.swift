@@ -1,0 +1,133 @@
+import Foundation
+
+/// How sure the model was of attempt 1, from the log-probs of its sampled tokens (every token,
+/// including the closing end-of-turn, which is part of the answer). Each measure lies in [0, 1].
+public enum ConfidenceMeasure: String, Codable, Sendable {
+    /// exp(mean token log-prob): the geometric mean of the token probabilities. Independent of
+    /// the answer's length, so long and short answers compare fairly.
+    case meanProbability
+    /// exp(min token log-prob): the probability of the least likely token. Catches one shaky
+    /// step (a guessed digit) in an otherwise confident answer.
+    case minimumProbability
+    /// exp(sum of token log-probs): the probability of the whole attempt. Shrinks with length,
+    /// so a fixed threshold gates long answers more often.
+    case sequenceProbability
+
+    /// The confidence of an attempt with these per-token log-probs, in [0, 1]; 0 for an empty
+    /// attempt (no answer, no confidence). Sums are taken in double precision.
+    public func confidence(of logProbs: [Float]) -> Float {
+        guard !logProbs.isEmpty else { return 0 }
+        let exponent: Double
+        switch self {
+        case .meanProbability: exponent = logProbs.reduce(0) { $0 + Double($1) } / Double(logProbs.count)
+        case .minimumProbability: exponent = Double(logProbs.min() ?? 0)
+        case .sequenceProbability: exponent = logProbs.reduce(0) { $0 + Double($1) }
+        }
+        guard !exponent.isNaN else { return 0 }
+        return Float(min(1, max(0, exp(exponent))))
+    }
+}
+
+/// How `Transformer.selfCorrect` samples and when it revises.
+/// When decoded from JSON, missing keys take their default values.
+public struct SelfCorrectOptions: Codable, Sendable, Equatable {
+    /// Sampling temperature of both attempts; 0 means greedy (argmax, no random numbers).
+    public var temperature: Float
+    /// Upper bound on the tokens of each attempt (the end-of-turn token included).
+    public var maxNewTokens: Int
+    /// Seed of the one random stream both attempts draw from.
+    public var seed: UInt64
+    /// Confidence threshold: when set, attempt 2 is generated only for prompts whose attempt-1
+    /// confidence is strictly below it (0 never revises, anything above 1 always does); nil
+    /// always revises.
+    public var gate: Float?
+    /// How attempt 1's confidence is measured (reported even without a gate).
+    public var confidence: ConfidenceMeasure
+
+    /// Creates options; every argument has the default shown.
+    public init(temperature: Float = 0, maxNewTokens: Int = 64, seed: UInt64 = 0, gate: Float? = nil,
+                confidence: ConfidenceMeasure = .meanProbability) {
+        self.temperature = temperature
+        self.maxNewTokens = maxNewTokens
+        self.seed = seed
+        self.gate = gate
+        self.confidence = confidence
+    }
+
+    /// Throws `ScoreError.invalidArgument` naming the first option out of range.
+    public func validate() throws {
+        guard temperature.isFinite, temperature >= 0 else {
+            throw ScoreError.invalidArgument(
+                "self-correction temperature must be a finite number ≥ 0 (0 = greedy), got \(temperature)")
+        }
+        guard maxNewTokens >= 1 else {
+            throw ScoreError.invalidArgument("self-correction maxNewTokens must be ≥ 1, got \(maxNewTokens)")
+        }
+        if let gate, !gate.isFinite {
+            throw ScoreError.invalidArgument("self-correction gate must be a finite confidence threshold, got \(gate)")
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case temperature, maxNewTokens, seed, gate, confidence }
+
+    /// Decodes options; a missing key takes its default value.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = SelfCorrectOptions()
+        temperature = try container.decodeIfPresent(Float.self, forKey: .temperature) ?? defaults.temperature
+        maxNewTokens = try container.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? defaults.maxNewTokens
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+        gate = try container.decodeIfPresent(Float.self, forKey: .gate)
+        confidence = try container.decodeIfPresent(ConfidenceMeasure.self, forKey: .confidence) ?? defaults.confidence
+    }
+}
+
+/// The outcome of self-correcting one prompt.
+public struct SelfCorrection: Sendable, Equatable {
+    /// Attempt 1 as sampled, with its per-token log-probs.
+    public var attempt1: Generation
+    /// Attempt 2, nil when the gate judged attempt 1 confident enough.
+    public var attempt2: Generation?
+    /// Attempt 1's confidence under the options' measure, in [0, 1].
+    public var confidence: Float
+    /// The final answer's text, without its closing end-of-turn token.
+    public var finalText: String
+
+    /// True when attempt 2 was generated (and is the final answer).
+    public var revised: Bool { attempt2 != nil }
+
+    /// The answer to use: attempt 2 when revised, else attempt 1.
+    public var final: Generation { attempt2 ?? attempt1 }
+}
+
+/// Inference with self-correction: attempt 1 for every prompt, then — unless a confidence gate
+/// says attempt 1 is good enough — attempt 2 continuing from attempt 1's KV cache.
+extension Transformer {
+    /// Self-corrects every prompt (all batched in one cache, one slot each; chunk long lists to
+    /// bound memory). Returns one result per prompt, in order, and how many revisions the gate
+    /// skipped. Greedy options give exactly the episodes of a greedy `rollout` with one sample
+    /// per prompt.
+    public func selfCorrect(_ prompts: [String], format: SelfCorrectionFormat,
+                            options: SelfCorrectOptions) throws -> (results: [SelfCorrection], skipped: Int) {
+        try options.validate()
+        guard !prompts.isEmpty else { return ([], 0) }
+        let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens,
+                                              seed: options.seed)
+        var generator = RandomGenerator(seed: options.seed)
+        let (cache, first) = try sampleFirstAttempts(
+            prompts: prompts.map(format.promptTokens), samplesPerPrompt: 1, format: format, turn1: sampling,
+            turn2: sampling, generator: &generator)
+        let confidences = first.map { options.confidence.confidence(of: $0.logProbs) }
+        let revise = first.indices.filter { slot in options.gate.map { confidences[slot] < $0 } ?? true }
+        let second = try sampleSecondAttempts(slots: revise, after: first, cache: cache, format: format,
+                                              turn2: sampling, generator: &generator)
+        var results = [SelfCorrection]()
+        results.reserveCapacity(first.count)
+        for (slot, attempt1) in first.enumerated() {
+            let attempt2 = second[slot]?.attempt
+            results.append(SelfCorrection(attempt1: attempt1, attempt2: attempt2, confidence: confidences[slot],
+                                          finalText: try format.text(of: (attempt2 ?? attempt1).tokens)))
+        }
+        return (results, first.count - revise.count)
+    }
+}

@@ -40,9 +40,9 @@ public final class SCoReTrainer {
     /// Training problems; each step draws `promptsPerStep` of them.
     public let problems: [SelfCorrectionProblem]
     /// Steps completed.
-    public private(set) var completedSteps = 0
+    public internal(set) var completedSteps = 0
     /// The generator of prompt choice and sampling (saved with the trainer state).
-    public private(set) var generator: RandomGenerator
+    public internal(set) var generator: RandomGenerator
 
     /// A trainer whose reference policy is a copy of `policy` as it is now.
     public init(policy: Transformer, problems: [SelfCorrectionProblem], format: SelfCorrectionFormat,

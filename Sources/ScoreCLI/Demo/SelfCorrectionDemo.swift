@@ -1,0 +1,196 @@
+import Foundation
+import ScoreEngine
+
+/// The embedded demo: builds a tiny model, trains the two-attempt base on the arithmetic task,
+/// then trains and evaluates every row of the paper-style table from that base.
+final class SelfCorrectionDemo {
+    let settings: DemoSettings
+    let seed: UInt64
+    let threads: Int
+    let quick: Bool
+    let output: URL
+    let task: ArithmeticTask
+    let format: SelfCorrectionFormat
+    let verifier = ArithmeticVerifier()
+    let train: [SelfCorrectionProblem]
+    let heldOut: [SelfCorrectionProblem]
+    let log: MetricsLog
+    private var phase = 0
+    private let phases: Int
+    private let start = Date()
+
+    init(settings: DemoSettings, seed: UInt64, threads: Int, quick: Bool, output: URL) throws {
+        self.settings = settings
+        self.seed = seed
+        self.threads = threads
+        self.quick = quick
+        self.output = output
+        task = try ArithmeticTask()
+        format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: settings.instruction)
+        train = task.selfCorrectionProblems(.train)
+        heldOut = Array(task.selfCorrectionProblems(.test).prefix(settings.evalCount))
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
+        phases = 3 + (quick ? 1 : 7 + settings.starRounds)
+    }
+
+    /// Runs every phase and returns the table rows.
+    func run() throws -> [DemoRow] {
+        let base = try buildBase()
+        var rows = [try row("base") { base.copy() }]
+        if !quick {
+            rows.append(try selfRefineRow(base))
+            rows.append(try row("Pair-SFT") { try pairSFT(from: base) })
+            rows.append(try row("STaR") { try star(from: base) })
+            rows.append(try row("single-turn RL") { try reinforce(base, name: "single-turn RL",
+                plan: .singleTurn(steps: settings.stageISteps + settings.stageIISteps), shaping: .progress) })
+            rows.append(try row("SCoRe w/o Stage I") { try reinforce(base, name: "SCoRe w/o Stage I",
+                plan: .score(stageI: 0, stageII: settings.stageISteps + settings.stageIISteps, rounds: 1),
+                shaping: .progress) })
+            rows.append(try row("SCoRe w/o shaping") { try reinforce(base, name: "SCoRe w/o shaping",
+                plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .none) })
+        }
+        rows.append(try row("SCoRe") { try reinforce(base, name: "SCoRe",
+            plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .progress,
+            plot: true) })
+        log.close()
+        return rows
+    }
+
+    // MARK: Phases
+
+    /// Single-turn addition in the chat format, then two-attempt exchanges whose first attempt is
+    /// wrong half the time and whose second is right 80% of the time, independently.
+    func buildBase() throws -> Transformer {
+        let model = try Transformer(config: .tiny, seed: seed, threads: threads)
+        let plain = task.problems(.train).map {
+            SFTExample(prompt: format.promptTokens($0.prompt), completion: format.attemptTokens($0.answer))
+        }
+        try supervised(model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
+                       label: "base: addition")
+        var rng = RandomGenerator(seed: seed &+ 17)
+        let exchanges = task.problems(.train).map {
+            task.selfCorrectionExample($0, format: format, firstCorrect: 0.5, secondCorrect: 0.8, using: &rng)
+        }
+        try supervised(model, examples: exchanges, steps: settings.baseSteps, batch: settings.baseBatch,
+                       learningRate: 2e-3, label: "base: two attempts")
+        return model
+    }
+
+    func selfRefineRow(_ base: Transformer) throws -> DemoRow {
+        beginPhase("Self-Refine")
+        let began = Date()
+        let episodes = try base.selfRefine(problems: heldOut, format: format, rounds: settings.selfRefineRounds,
+                                           maxNewTokens: settings.maxNewTokens)
+        let scores = try format.score(episodes, problems: heldOut, verifier: verifier)
+        return DemoRow(name: "Self-Refine", metrics: SelfCorrectionMetrics(pairs: scores.pairs),
+                       seconds: Date().timeIntervalSince(began))
+    }
+
+    func pairSFT(from base: Transformer) throws -> Transformer {
+        let model = base.copy()
+        var rng = RandomGenerator(seed: seed &+ 31)
+        let examples = try SelfCorrectionSFTData.pairs(
+            model: base, problems: sample(settings.dataProblems, using: &rng), format: format, verifier: verifier,
+            samples: 2, temperature: 1, maxNewTokens: settings.maxNewTokens, generator: &rng)
+        try supervised(model, examples: examples, steps: settings.pairSFTSteps, batch: 64, learningRate: 5e-4,
+                       label: "Pair-SFT (\(examples.count) pairs)")
+        return model
+    }
+
+    func star(from base: Transformer) throws -> Transformer {
+        let model = base.copy()
+        var rng = RandomGenerator(seed: seed &+ 47)
+        for round in 1...settings.starRounds {
+            let examples = try SelfCorrectionSFTData.successfulCorrections(
+                model: model, problems: sample(settings.dataProblems, using: &rng), format: format, verifier: verifier,
+                samples: 2, temperature: 1, maxNewTokens: settings.maxNewTokens, generator: &rng)
+            try supervised(model, examples: examples, steps: settings.starStepsPerRound, batch: 64,
+                           learningRate: 5e-4, label: "STaR round \(round) (\(examples.count) kept)")
+        }
+        return model
+    }
+
+    func reinforce(_ base: Transformer, name: String, plan: StagePlan, shaping: RewardShaping,
+                   plot: Bool = false) throws -> Transformer {
+        beginPhase(name)
+        let model = base.copy()
+        var options = settings.rlOptions(seed: seed &+ 101)
+        options.plan = plan
+        options.objective.shaping = shaping
+        let trainer = try SCoReTrainer(policy: model, problems: train, format: format, verifier: verifier,
+                                       options: options)
+        let progress = ProgressDisplay("  RL", total: plan.totalSteps)
+        var curve = [(step: Double, t1: Double, t2: Double)]()
+        let plotSet = Array(heldOut.prefix(settings.plotProblems))
+        func record(_ step: Int) throws {
+            let m = try model.evaluateSelfCorrection(problems: plotSet, format: format, verifier: verifier,
+                                                     maxNewTokens: settings.maxNewTokens).metrics
+            curve.append((Double(step), 100 * m.accuracyT1, 100 * m.accuracyT2))
+        }
+        if plot { try record(0) }
+        while !trainer.isFinished {
+            let stats = try trainer.step()
+            try log.write(VariantStep(variant: name, stats: stats))
+            progress.update(stats.step, detail: String(format: "%@ t1 %.2f t2 %.2f", stats.stage.rawValue,
+                                                       stats.metrics.accuracyT1, stats.metrics.accuracyT2))
+            if plot, stats.step % settings.plotEvery == 0 || trainer.isFinished { try record(stats.step) }
+        }
+        if plot { try writePlot(curve, name: name) }
+        return model
+    }
+
+    // MARK: Helpers
+
+    func row(_ name: String, _ build: () throws -> Transformer) throws -> DemoRow {
+        if name == "base" { beginPhase("evaluate base") }
+        let began = Date()
+        let model = try build()
+        let result = try model.evaluateSelfCorrection(problems: heldOut, format: format, verifier: verifier,
+                                                      maxNewTokens: settings.maxNewTokens)
+        let row = DemoRow(name: name, metrics: result.metrics, seconds: Date().timeIntervalSince(began))
+        FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
+        return row
+    }
+
+    func supervised(_ model: Transformer, examples: [SFTExample], steps: Int, batch: Int, learningRate: Float,
+                    label: String) throws {
+        beginPhase(label)
+        guard steps > 0, !examples.isEmpty else { return }
+        let trainer = try SFTTrainer(model: model, examples: examples, options: SFTOptions(
+            batchSize: batch, steps: steps,
+            schedule: LearningRateSchedule(kind: .constant, peakLearningRate: learningRate,
+                                           warmupSteps: steps / 10, totalSteps: steps),
+            adamW: AdamWOptions(learningRate: learningRate, weightDecay: 0.01), seed: seed, padID: format.padID))
+        let progress = ProgressDisplay("  SFT", total: steps)
+        for _ in 0..<steps {
+            let stats = try trainer.step()
+            progress.update(stats.step, detail: String(format: "loss %.3f", stats.loss))
+        }
+    }
+
+    func sample(_ count: Int, using rng: inout RandomGenerator) -> [SelfCorrectionProblem] {
+        (0..<count).map { _ in train[rng.nextIndex(below: train.count)] }
+    }
+
+    func beginPhase(_ label: String) {
+        phase += 1
+        let elapsed = Date().timeIntervalSince(start)
+        FileHandle.standardError.write(Data(
+            "[\(phase)/\(phases)] \(label)  (elapsed \(ProgressDisplay.clock(elapsed)))\n".utf8))
+    }
+
+    func writePlot(_ curve: [(step: Double, t1: Double, t2: Double)], name: String) throws {
+        var plot = SVGPlot(title: "\(name): held-out accuracy during training (seed \(seed))",
+                           xLabel: "training step", yLabel: "accuracy (%)")
+        plot.series.append(.init(name: "Acc@t1", color: "#1f77b4", points: curve.map { ($0.step, $0.t1) }))
+        plot.series.append(.init(name: "Acc@t2", color: "#d62728", points: curve.map { ($0.step, $0.t2) }))
+        try plot.render().write(to: output.appendingPathComponent("accuracy.svg"), atomically: true, encoding: .utf8)
+    }
+}
+
+/// One JSON line of the demo's metrics log: a training step of one table row.
+struct VariantStep: Encodable {
+    let variant: String
+    let stats: SCoReStepStats
+}

@@ -9,8 +9,14 @@ struct SCoReCommand: ParsableCommand {
         commandName: "score", abstract: "Train a two-attempt base and SCoRe on the arithmetic task; print metrics.")
 
     @Option(help: "Single-turn SFT steps on plain addition before the two-attempt base.") var pretrainSteps = 600
+    @Option(help: "Stop plain SFT once greedy Acc@t1 on validation problems reaches this (1 = never).")
+    var pretrainTarget = 1.0
+    @Option(help: "Check plain-SFT validation every this many steps, from --pretrain-check-from on.") var pretrainCheckEvery = 10
+    @Option(help: "First plain-SFT step at which validation is checked.") var pretrainCheckFrom = 200
     @Option(help: "Two-attempt base SFT steps (at most; stops early at --base-target).") var baseSteps = 200
     @Option(help: "Stop the base once greedy Acc@t1 on validation problems reaches this.") var baseTarget = 0.5
+    @Option(help: "Never stop the two-attempt base before this many steps (turn 2 must learn to edit).")
+    var baseMinSteps = 0
     @Option(help: "Base SFT batch size.") var baseBatch = 128
     @Option(help: "Base SFT peak learning rate.") var baseLearningRate: Float = 2e-3
     @Option(help: "Base SFT schedule: cosine or constant (10% warmup).") var baseSchedule = "cosine"
@@ -71,7 +77,15 @@ struct SCoReCommand: ParsableCommand {
             for _ in 0..<pretrainSteps {
                 let stats = try pre.step()
                 preProgress.update(stats.step, detail: String(format: "loss %.3f", stats.loss))
+                if pretrainTarget < 1, stats.step >= pretrainCheckFrom, stats.step % pretrainCheckEvery == 0 {
+                    let check = try model.evaluateSelfCorrection(problems: validation, format: format,
+                                                                 verifier: verifier, maxNewTokens: 8)
+                    print(String(format: "  plain step %d validation t1 %.1f  (%.0fs)", stats.step,
+                                 100 * check.metrics.accuracyT1, elapsed()))
+                    if check.metrics.accuracyT1 >= pretrainTarget { break }
+                }
             }
+            print(String(format: "plain SFT done at %.1fs", elapsed()))
         }
         var rng = RandomGenerator(seed: seed &+ 17)
         var examples = sftProblems.map {
@@ -100,7 +114,7 @@ struct SCoReCommand: ParsableCommand {
                                                              maxNewTokens: 8)
                 print(String(format: "  step %d validation t1 %.1f t2 %.1f  (%.0fs)", stats.step,
                              100 * check.metrics.accuracyT1, 100 * check.metrics.accuracyT2, elapsed()))
-                if check.metrics.accuracyT1 >= baseTarget { break }
+                if stats.step >= baseMinSteps, check.metrics.accuracyT1 >= baseTarget { break }
             }
         }
         let baseSeconds = elapsed()

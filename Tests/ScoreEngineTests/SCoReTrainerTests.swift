@@ -97,4 +97,37 @@ struct SCoReTrainerTests {
         #expect(throws: ScoreError.self) { try StagePlan.score(stageI: 0, stageII: 0, rounds: 1).validate() }
         #expect(throws: ScoreError.self) { try StagePlan.singleTurn(steps: 0).validate() }
     }
+
+    /// Prompt, instruction and padding positions carry no loss: their log-prob gradient is exactly 0,
+    /// while attempt tokens of both turns get gradient in Stage II.
+    @Test func onlyAttemptTokensCarryGradient() throws {
+        let model = try Transformer(config: Self.config, seed: 3)
+        let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
+        var generator = RandomGenerator(seed: 4)
+        let sampling = format.attemptSampling(temperature: 1, maxNewTokens: 4)
+        let episodes = try model.rollout(prompts: Self.problems.map { format.promptTokens($0.prompt) },
+                                         samplesPerPrompt: 2, format: format, turn1: sampling, turn2: sampling,
+                                         generator: &generator)
+        let batch = try SequenceBatch(sequences: episodes.map(\.segments), padID: format.padID, maxSeqLen: 64)
+        let logProbs = try model.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
+                                         seqLen: batch.seqLen)
+        let turns = try SCoReObjective.turnLabels(targetSegments: batch.targetSegments)
+        let rewards1 = episodes.indices.map { Float($0 % 2) }, rewards2 = episodes.indices.map { Float(($0 / 2) % 2) }
+        let result = try SCoReObjective.assemble(
+            policy: logProbs, reference: logProbs.map { $0 - 0.1 }, turns: turns, seqLen: batch.seqLen,
+            rewards1: rewards1, rewards2: rewards2, groups: episodes.map(\.group), stage: .stageII,
+            options: ObjectiveOptions())
+        for i in turns.indices where batch.targetSegments[i] != 1 && batch.targetSegments[i] != 3 {
+            #expect(turns[i] == 0 && result.dLogProbs[i] == 0, "position \(i) is not an attempt token")
+        }
+        #expect(turns.indices.contains { turns[$0] == 1 && result.dLogProbs[$0] != 0 })
+        #expect(turns.indices.contains { turns[$0] == 2 && result.dLogProbs[$0] != 0 })
+        // Attempt tokens are exactly the sampled ones, in order.
+        for (e, episode) in episodes.enumerated() {
+            let row = (e * batch.seqLen)..<((e + 1) * batch.seqLen)
+            let turn1 = row.filter { turns[$0] == 1 }.map { batch.targets[$0] }
+            let turn2 = row.filter { turns[$0] == 2 }.map { batch.targets[$0] }
+            #expect(turn1 == episode.attempt1.tokens && turn2 == episode.attempt2?.tokens)
+        }
+    }
 }

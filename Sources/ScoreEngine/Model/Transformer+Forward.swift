@@ -1,3 +1,5 @@
+import Foundation
+
 /// The training forward pass: a [batch, seqLen] block of token ids, right-padded, every sequence
 /// starting at position 0. Keeps the activations the backward pass needs.
 extension Transformer {
@@ -150,5 +152,34 @@ extension Transformer {
     @inline(__always)
     func rowChunks(_ rows: Int, _ threads: Int, _ body: (Int, Int) -> Void) {
         Parallel.chunks(rows, threads: rows >= 64 ? threads : 1, body)
+    }
+}
+
+extension Transformer {
+    /// Entropy (nats) of the model's next-token distribution at each position of the last forward
+    /// pass whose `mask` entry is true; 0 elsewhere. Reads the saved logits, so call it after
+    /// `forward` and before `backward`.
+    public func lastEntropies(mask: [Bool]) throws -> [Float] {
+        guard !activations.isEmpty, activations.allSatisfy({ !$0.tokens.isEmpty }) else {
+            throw ScoreError.invalidArgument("entropies need a forward pass whose logits are still saved")
+        }
+        let rows = activations.reduce(0) { $0 + $1.rows }
+        guard mask.count == rows else {
+            throw ScoreError.invalidArgument("expected a mask of \(rows) positions, got \(mask.count)")
+        }
+        let v = config.vocabSize
+        var result = [Float](repeating: 0, count: rows)
+        var row = 0
+        for a in activations {
+            for r in 0..<a.rows where mask[row + r] {
+                // H = log Z − Σ p·logit, with p = exp(logit − log Z).
+                let logits = a.logits.pointer + r * v, logZ = a.logPartition.pointer[r]
+                var expected: Double = 0
+                for j in 0..<v { expected += Double(Foundation.exp(logits[j] - logZ)) * Double(logits[j]) }
+                result[row + r] = Float(Double(logZ) - expected)
+            }
+            row += a.rows
+        }
+        return result
     }
 }

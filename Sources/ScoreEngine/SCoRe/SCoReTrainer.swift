@@ -15,6 +15,8 @@ public struct SCoReStepStats: Codable, Sendable {
     public var klTurn2: Float
     public var meanAdvantageTurn1: Float
     public var meanAdvantageTurn2: Float
+    /// Mean entropy (nats) of the policy's next-token distribution over attempt tokens.
+    public var entropy: Float
     /// Gradient norm before clipping.
     public var gradNorm: Float
     public var learningRate: Float
@@ -84,6 +86,10 @@ public final class SCoReTrainer {
                                       maxSeqLen: policy.config.maxSeqLen)
         let policyLogProbs = try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
                                                 seqLen: batch.seqLen)
+        let trained = batch.targets.map { $0 >= 0 }
+        let entropies = try policy.lastEntropies(mask: trained)
+        let trainedCount = max(1, trained.filter { $0 }.count)
+        let entropy = entropies.reduce(0, +) / Float(trainedCount)
         let referenceLogProbs = try reference.forward(tokens: batch.tokens, targets: batch.targets,
                                                       batch: batch.batch, seqLen: batch.seqLen)
         let objective = try SCoReObjective.assemble(
@@ -104,6 +110,7 @@ public final class SCoReTrainer {
             step: completedSteps, stage: stage, metrics: SelfCorrectionMetrics(pairs: scores.pairs),
             loss: objective.loss, klTurn1: objective.klTurn1, klTurn2: objective.klTurn2,
             meanAdvantageTurn1: objective.meanAdvantageTurn1, meanAdvantageTurn2: objective.meanAdvantageTurn2,
+            entropy: entropy,
             gradNorm: gradNorm, learningRate: options.learningRate, seconds: seconds,
             rolloutSeconds: Double(rolloutEnd - start) / 1e9,
             tokensPerSecond: Double(episodes.reduce(0) { $0 + $1.count }) / max(seconds, 1e-9))

@@ -28,7 +28,13 @@ struct DemoCommand: ParsableCommand {
         let rows = try demo.run()
         print("\n" + DemoRow.terminalHeader)
         for row in rows { print(row.terminal) }
-        let table = ([DemoRow.header, "|---|---|---|---|---|---|---|"] + rows.map(\.markdown)).joined(separator: "\n")
+        print("\nMixed protocol (attempt 1 sampled at temperature 1, attempt 2 greedy):")
+        print(DemoRow.terminalHeader)
+        for row in rows { if let mixed = row.mixed { print(DemoRow.terminal(row.name, mixed, seconds: nil)) } }
+        let rule = "|---|---|---|---|---|---|---|"
+        let table = ([DemoRow.header, rule] + rows.map(\.markdown) + ["", "Mixed protocol:", "", DemoRow.header, rule]
+                     + rows.compactMap { row in row.mixed.map { DemoRow.markdown(row.name, $0) } })
+            .joined(separator: "\n")
         try (table + "\n").write(to: folder.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
         let rowsJSON = try JSONEncoder().encode(rows)
         try rowsJSON.write(to: folder.appendingPathComponent("table.json"), options: .atomic)

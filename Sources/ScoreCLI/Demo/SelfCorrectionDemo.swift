@@ -83,8 +83,10 @@ final class SelfCorrectionDemo {
         let episodes = try base.selfRefine(problems: heldOut, format: format, rounds: settings.selfRefineRounds,
                                            maxNewTokens: settings.maxNewTokens)
         let scores = try format.score(episodes, problems: heldOut, verifier: verifier)
-        return DemoRow(name: "Self-Refine", metrics: SelfCorrectionMetrics(pairs: scores.pairs),
-                       seconds: Date().timeIntervalSince(began))
+        let row = DemoRow(name: "Self-Refine", metrics: SelfCorrectionMetrics(pairs: scores.pairs), mixed: nil,
+                          seconds: Date().timeIntervalSince(began))
+        FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
+        return row
     }
 
     func pairSFT(from base: Transformer) throws -> Transformer {
@@ -148,7 +150,11 @@ final class SelfCorrectionDemo {
         let model = try build()
         let result = try model.evaluateSelfCorrection(problems: heldOut, format: format, verifier: verifier,
                                                       maxNewTokens: settings.maxNewTokens)
-        let row = DemoRow(name: name, metrics: result.metrics, seconds: Date().timeIntervalSince(began))
+        let mixed = try model.evaluateSelfCorrection(problems: heldOut, format: format, verifier: verifier,
+                                                     protocol: .mixed, maxNewTokens: settings.maxNewTokens,
+                                                     seed: seed &+ 7)
+        let row = DemoRow(name: name, metrics: result.metrics, mixed: mixed.metrics,
+                          seconds: Date().timeIntervalSince(began))
         FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
         return row
     }

@@ -69,8 +69,11 @@ extension Transformer {
         } catch {
             throw ScoreError.invalidFile(path: configPath, reason: "malformed config: \(error.localizedDescription)")
         }
-        let model = try Transformer(config: config, threads: threads)
+        // Check the weights against the layout before allocating anything: the file's real tensors
+        // bound the model's size, whatever config.json claims.
         let weights = try SafeTensorsFile(contentsOf: directory.appendingPathComponent(weightsFileName))
+        try check(weights, against: ParameterLayout(config: config), tied: config.tieEmbeddings)
+        let model = try Transformer(config: config, threads: threads)
         try model.loadParameters(from: weights)
         return model
     }
@@ -81,10 +84,19 @@ extension Transformer {
     /// ignored, as `transformers` does). All checks run before anything is copied, so on error the
     /// parameters are unchanged. Gradients are left as they are.
     public func loadParameters(from file: SafeTensorsFile) throws {
+        try Self.check(file, against: layout, tied: config.tieEmbeddings)
+        for tensor in layout.tensors {
+            try file.copyFloats(tensor.name, into: parameters.pointer + tensor.offset, count: tensor.count)
+        }
+    }
+
+    /// Throws unless `file` holds exactly the tensors of `layout` with their shapes and a
+    /// floating-point dtype (plus an ignored `lm_head.weight` when embeddings are tied).
+    static func check(_ file: SafeTensorsFile, against layout: ParameterLayout, tied: Bool) throws {
         func invalid(_ reason: String) -> ScoreError { .invalidFile(path: file.path, reason: reason) }
         let expected = Set(layout.tensors.map(\.name))
         let unexpected = file.names.filter {
-            !expected.contains($0) && !($0 == "lm_head.weight" && config.tieEmbeddings)
+            !expected.contains($0) && !($0 == "lm_head.weight" && tied)
         }
         if !unexpected.isEmpty {
             throw invalid("unexpected tensor\(unexpected.count == 1 ? "" : "s") for this model config: "
@@ -102,9 +114,6 @@ extension Transformer {
             guard found.dtype.isFloatingPoint else {
                 throw invalid("tensor '\(tensor.name)' has dtype \(found.dtype.rawValue), expected F32, F16 or BF16")
             }
-        }
-        for tensor in layout.tensors {
-            try file.copyFloats(tensor.name, into: parameters.pointer + tensor.offset, count: tensor.count)
         }
     }
 

@@ -72,10 +72,35 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try check(ropeTheta.isFinite && ropeTheta > 0, "rope_theta must be finite and positive")
         try check(normEps.isFinite && normEps > 0, "rms_norm_eps must be finite and positive")
         let limit = 1 << 31
-        try check(vocabSize < limit && dim < limit && hiddenDim < limit && maxSeqLen < limit,
+        try check(vocabSize < limit && dim < limit && hiddenDim < limit && maxSeqLen < limit && headDim < limit,
                   "a dimension exceeds 2^31")
-        let (parameters, overflow) = ModelConfig.multiplyChecked([vocabSize, dim, 4])
-        try check(!overflow && parameters < Int(1) << 40, "embedding of \(vocabSize)x\(dim) is too large")
+        try check(nLayers <= 1024 && nHeads <= 4096, "more than 1024 layers or 4096 heads")
+        try check(maxSeqLen <= 1 << 20 && headDim <= 1 << 12,
+                  "max_position_embeddings above 2^20 or head_dim above 4096 (the rotary tables would be huge)")
+        try check((parameterCount ?? Int.max) <= Self.maximumParameters,
+                  "more than \(Self.maximumParameters) parameters")
+    }
+
+    /// The largest model the engine accepts (2^34 parameters, 64 GiB in fp32): a bound that keeps
+    /// every size computation far from overflow and rejects absurd configs before any allocation.
+    public static let maximumParameters = 1 << 34
+
+    /// Number of parameters this shape has (tied embeddings counted once); nil on overflow.
+    public var parameterCount: Int? {
+        let perLayer = [[dim], [qDim, dim], [kvDim, dim], [kvDim, dim], [dim, qDim], [dim],
+                        [hiddenDim, dim], [hiddenDim, dim], [dim, hiddenDim]]
+            + (qkvBias ? [[qDim], [kvDim], [kvDim]] : [])
+        var layer = 0
+        for shape in perLayer {
+            let (count, overflow) = Self.multiplyChecked(shape)
+            guard !overflow, count >= 0 else { return nil }
+            layer += count
+        }
+        let (layers, overflowLayers) = layer.multipliedReportingOverflow(by: nLayers)
+        let (embedding, overflowEmbedding) = Self.multiplyChecked([vocabSize, dim, tieEmbeddings ? 1 : 2])
+        guard !overflowLayers, !overflowEmbedding else { return nil }
+        let (total, overflow) = layers.addingReportingOverflow(embedding + dim)
+        return overflow ? nil : total
     }
 
     static func multiplyChecked(_ values: [Int]) -> (Int, Bool) {

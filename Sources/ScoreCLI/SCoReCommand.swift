@@ -15,6 +15,8 @@ struct SCoReCommand: ParsableCommand {
     @Option(help: "First plain-SFT step at which validation is checked.") var pretrainCheckFrom = 200
     @Option(help: "Two-attempt base SFT steps (at most; stops early at --base-target).") var baseSteps = 200
     @Option(help: "Stop the base once greedy Acc@t1 on validation problems reaches this.") var baseTarget = 0.5
+    @Option(help: "Also require validation Acc@t2 to reach this before stopping the base (0 = no condition).")
+    var baseTargetT2 = 0.0
     @Option(help: "Never stop the two-attempt base before this many steps (turn 2 must learn to edit).")
     var baseMinSteps = 0
     @Option(help: "Base SFT batch size.") var baseBatch = 128
@@ -114,7 +116,8 @@ struct SCoReCommand: ParsableCommand {
                                                              maxNewTokens: 8)
                 print(String(format: "  step %d validation t1 %.1f t2 %.1f  (%.0fs)", stats.step,
                              100 * check.metrics.accuracyT1, 100 * check.metrics.accuracyT2, elapsed()))
-                if stats.step >= baseMinSteps, check.metrics.accuracyT1 >= baseTarget { break }
+                if stats.step >= baseMinSteps, check.metrics.accuracyT1 >= baseTarget,
+                   check.metrics.accuracyT2 >= baseTargetT2 { break }
             }
         }
         let baseSeconds = elapsed()

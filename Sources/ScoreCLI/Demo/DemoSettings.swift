@@ -3,11 +3,20 @@ import ScoreEngine
 /// Sizes of the demo's phases; `quick` runs only the base and SCoRe, smaller.
 struct DemoSettings {
     var instruction = "Check the answer and fix it if wrong."
-    var pretrainSteps = 600
-    var baseSteps = 100
+    /// Plain addition: at most this many steps, stopping once validation Acc@t1 reaches the target
+    /// (checked every 10 steps from step 200).
+    var pretrainSteps = 800
+    var pretrainTarget = 0.45
+    /// Two-attempt exchanges: at most this many steps, at least `baseMinSteps`, stopping once
+    /// validation Acc@t1 reaches `baseTarget` (checked every 5 steps).
+    var baseSteps = 200
+    var baseMinSteps = 40
+    var baseTarget = 0.40
     var baseBatch = 64
+    /// Training problems set aside to decide when the base stops (never the held-out split).
+    var validationCount = 300
     var stageISteps = 100
-    var stageIISteps = 60
+    var stageIISteps = 50
     var pairSFTSteps = 100
     var starRounds = 2
     var starStepsPerRound = 50
@@ -20,7 +29,7 @@ struct DemoSettings {
 
     static func quick() -> DemoSettings {
         var settings = DemoSettings()
-        settings.stageISteps = 60
+        settings.stageISteps = 70
         settings.stageIISteps = 30
         return settings
     }

@@ -12,7 +12,12 @@ final class SelfCorrectionDemo {
     let task: ArithmeticTask
     let format: SelfCorrectionFormat
     let verifier = ArithmeticVerifier()
+    /// Training problems of the base and every method (answers fixed-width: 46 → "046").
+    let trainProblems: [ArithmeticProblem]
+    /// Training-split problems that decide when the base stops; no method trains on them.
+    let validation: [SelfCorrectionProblem]
     let train: [SelfCorrectionProblem]
+    /// A fixed random sample of the held-out split, the same for every seed.
     let heldOut: [SelfCorrectionProblem]
     let log: MetricsLog
     private var phase = 0
@@ -27,8 +32,17 @@ final class SelfCorrectionDemo {
         self.output = output
         task = try ArithmeticTask()
         format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: settings.instruction)
-        train = task.selfCorrectionProblems(.train)
-        heldOut = Array(task.selfCorrectionProblems(.test).prefix(settings.evalCount))
+        let task = self.task
+        func problem(_ p: ArithmeticProblem) -> SelfCorrectionProblem {
+            SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
+        }
+        var splitRNG = RandomGenerator(seed: 0xBA5E)
+        let shuffled = task.problems(.train).shuffled(using: &splitRNG)
+        validation = shuffled.prefix(settings.validationCount).map(problem)
+        trainProblems = Array(shuffled.dropFirst(settings.validationCount)).sorted { ($0.a, $0.b) < ($1.a, $1.b) }
+        train = trainProblems.map(problem)
+        var heldRNG = RandomGenerator(seed: 0x7E57)
+        heldOut = Array(task.problems(.test).shuffled(using: &heldRNG).prefix(settings.evalCount)).map(problem)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         phases = 3 + (quick ? 1 : 7 + settings.starRounds)
@@ -59,22 +73,35 @@ final class SelfCorrectionDemo {
 
     // MARK: Phases
 
-    /// Single-turn addition in the chat format, then two-attempt exchanges whose first attempt is
-    /// wrong half the time and whose second is right 80% of the time, independently.
+    /// Single-turn addition in the chat format until validation Acc@t1 reaches `pretrainTarget`,
+    /// then two-attempt exchanges whose first attempt is wrong half the time and whose second is
+    /// right 80% of the time, independently, until validation Acc@t1 reaches `baseTarget`: an
+    /// early-stopped, imperfect base whose second attempt edits.
     func buildBase() throws -> Transformer {
         let model = try Transformer(config: .tiny, seed: seed, threads: threads)
-        let plain = task.problems(.train).map {
-            SFTExample(prompt: format.promptTokens($0.prompt), completion: format.attemptTokens($0.answer))
+        let plain = zip(trainProblems, train).map {
+            SFTExample(prompt: format.promptTokens($0.0.prompt), completion: format.attemptTokens($0.1.reference))
         }
         try supervised(model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
-                       label: "base: addition")
+                       label: "base: addition") { step in
+            step >= 200 && step % 10 == 0 ? try self.validationAccuracy(model) >= self.settings.pretrainTarget : false
+        }
         var rng = RandomGenerator(seed: seed &+ 17)
-        let exchanges = task.problems(.train).map {
-            task.selfCorrectionExample($0, format: format, firstCorrect: 0.5, secondCorrect: 0.8, using: &rng)
+        let exchanges = trainProblems.map {
+            task.selfCorrectionExample($0, format: format, firstCorrect: 0.5, secondCorrect: 0.8, maxOffset: 10,
+                                       fixedWidth: true, using: &rng)
         }
         try supervised(model, examples: exchanges, steps: settings.baseSteps, batch: settings.baseBatch,
-                       learningRate: 2e-3, label: "base: two attempts")
+                       learningRate: 2e-3, schedule: .cosine, label: "base: two attempts") { step in
+            step >= self.settings.baseMinSteps && step % 5 == 0
+                ? try self.validationAccuracy(model) >= self.settings.baseTarget : false
+        }
         return model
+    }
+
+    func validationAccuracy(_ model: Transformer) throws -> Double {
+        try model.evaluateSelfCorrection(problems: validation, format: format, verifier: verifier,
+                                         maxNewTokens: settings.maxNewTokens).metrics.accuracyT1
     }
 
     func selfRefineRow(_ base: Transformer) throws -> DemoRow {
@@ -159,19 +186,25 @@ final class SelfCorrectionDemo {
         return row
     }
 
+    /// SFT for at most `steps` steps; `stop(step)` may end it early.
     func supervised(_ model: Transformer, examples: [SFTExample], steps: Int, batch: Int, learningRate: Float,
-                    label: String) throws {
+                    schedule: LearningRateSchedule.Kind = .constant, label: String,
+                    stop: (Int) throws -> Bool = { _ in false }) throws {
         beginPhase(label)
         guard steps > 0, !examples.isEmpty else { return }
         let trainer = try SFTTrainer(model: model, examples: examples, options: SFTOptions(
             batchSize: batch, steps: steps,
-            schedule: LearningRateSchedule(kind: .constant, peakLearningRate: learningRate,
+            schedule: LearningRateSchedule(kind: schedule, peakLearningRate: learningRate,
                                            warmupSteps: steps / 10, totalSteps: steps),
             adamW: AdamWOptions(learningRate: learningRate, weightDecay: 0.01), seed: seed, padID: format.padID))
         let progress = ProgressDisplay("  SFT", total: steps)
         for _ in 0..<steps {
             let stats = try trainer.step()
             progress.update(stats.step, detail: String(format: "loss %.3f", stats.loss))
+            if try stop(stats.step) {
+                progress.update(steps, detail: "stopped at step \(stats.step)")
+                break
+            }
         }
     }
 

@@ -8,6 +8,6 @@ struct ScoreCLI: ParsableCommand {
         commandName: "score-cli",
         abstract: "Train small language models to correct their own mistakes (SCoRe), on a CPU.",
         version: LibraryVersion.string,
-        subcommands: [DemoCommand.self, ArithmeticCommand.self, SCoReCommand.self, EvalCommand.self, GenerateCommand.self],
+        subcommands: [DemoCommand.self, SummarizeCommand.self, ArithmeticCommand.self, SCoReCommand.self, EvalCommand.self, GenerateCommand.self],
         defaultSubcommand: DemoCommand.self)
 }

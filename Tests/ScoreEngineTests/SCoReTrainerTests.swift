@@ -130,4 +130,30 @@ struct SCoReTrainerTests {
             #expect(turn1 == episode.attempt1.tokens && turn2 == episode.attempt2?.tokens)
         }
     }
+
+    /// A first-attempt temperature of 0 makes attempt 1 greedy (the k samples of a prompt agree)
+    /// while attempt 2 is still sampled; a non-finite one is rejected.
+    @Test func firstAttemptTemperature() throws {
+        var batches = [[VerifierItem]]()
+        let verifier = ClosureVerifier { items in
+            batches.append(items)
+            return items.indices.map { Float($0 % 2) }
+        }
+        let model = try Transformer(config: Self.config, seed: 3)
+        let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
+        var options = SCoReOptions()
+        options.promptsPerStep = 2
+        options.samplesPerPrompt = 4
+        options.maxNewTokens = 3
+        options.firstAttemptTemperature = 0
+        options.plan = .score(stageI: 1, stageII: 0, rounds: 1)
+        let trainer = try SCoReTrainer(policy: model, problems: Self.problems, format: format, verifier: verifier,
+                                       options: options)
+        _ = try trainer.step()
+        let first = batches[0].filter { $0.turn == 1 }, second = batches[0].filter { $0.turn == 2 }
+        #expect(Set(first.prefix(4).map(\.response)).count == 1 && Set(first.suffix(4).map(\.response)).count == 1)
+        #expect(Set(second.map(\.response)).count > 2)
+        options.firstAttemptTemperature = .nan
+        #expect(throws: ScoreError.self) { try options.validate() }
+    }
 }

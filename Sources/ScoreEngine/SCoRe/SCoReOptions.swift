@@ -46,6 +46,10 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     public var samplesPerPrompt: Int = 4
     /// Sampling temperature of both attempts during training.
     public var temperature: Float = 1
+    /// A different temperature for attempt 1 only (nil: `temperature`). Below 1 the first attempts
+    /// resemble greedy ones more, at the price of turn-1 tokens no longer being exact on-policy
+    /// samples (their REINFORCE term is then biased; their KL term is not affected).
+    public var firstAttemptTemperature: Float?
     /// Longest attempt, in tokens.
     public var maxNewTokens: Int = 8
     /// Constant learning rate of the policy.
@@ -68,7 +72,8 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         guard promptsPerStep >= 1, samplesPerPrompt >= 1 else {
             throw ScoreError.invalidArgument("SCoRe: promptsPerStep and samplesPerPrompt must be at least 1")
         }
-        guard temperature.isFinite, temperature >= 0, maxNewTokens >= 1 else {
+        guard temperature.isFinite, temperature >= 0, maxNewTokens >= 1,
+              (firstAttemptTemperature.map { $0.isFinite && $0 >= 0 } ?? true) else {
             throw ScoreError.invalidArgument("SCoRe: temperature must be finite and >= 0, maxNewTokens >= 1")
         }
         guard learningRate.isFinite, learningRate > 0, gradientClipNorm.isFinite, gradientClipNorm >= 0 else {

@@ -76,9 +76,11 @@ public final class SCoReTrainer {
         var draw = generator
         let chosen = (0..<options.promptsPerStep).map { _ in problems[draw.nextIndex(below: problems.count)] }
         let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens)
+        let first = format.attemptSampling(temperature: options.firstAttemptTemperature ?? options.temperature,
+                                           maxNewTokens: options.maxNewTokens)
         let episodes = try policy.rollout(
             prompts: chosen.map { format.promptTokens($0.prompt) }, samplesPerPrompt: options.samplesPerPrompt,
-            format: format, turn1: sampling, turn2: stage == .singleTurn ? nil : sampling, generator: &draw)
+            format: format, turn1: first, turn2: stage == .singleTurn ? nil : sampling, generator: &draw)
         let rolloutEnd = DispatchTime.now().uptimeNanoseconds
         let scores = try format.score(episodes, problems: chosen, verifier: verifier)
 

@@ -12,26 +12,14 @@ public enum SelfCorrectionSFTData {
         samples: Int, temperature: Float, maxNewTokens: Int, batchSize: Int = 64,
         generator: inout RandomGenerator, correctAttempt: (SelfCorrectionProblem) -> String = { $0.reference }
     ) throws -> [SFTExample] {
-        var examples = [SFTExample]()
-        let sampling = format.attemptSampling(temperature: temperature, maxNewTokens: maxNewTokens)
-        for start in stride(from: 0, to: problems.count, by: batchSize) {
-            let chunk = Array(problems[start..<min(problems.count, start + batchSize)])
-            let episodes = try model.rollout(prompts: chunk.map { format.promptTokens($0.prompt) },
-                                             samplesPerPrompt: samples, format: format, turn1: sampling, turn2: nil,
-                                             generator: &generator)
-            let scores = try format.score(episodes, problems: chunk, verifier: verifier)
-            for (e, episode) in episodes.enumerated() where !scores.pairs[e].correct1 {
-                let attempt1 = episode.attempt1.tokens
-                examples.append(SFTExample(segments: [
-                    SequenceBatch.Segment(tokens: episode.prompt, trained: false),
-                    SequenceBatch.Segment(tokens: attempt1, trained: false),
-                    SequenceBatch.Segment(tokens: format.instructionTokens(after: attempt1), trained: false),
-                    SequenceBatch.Segment(tokens: format.attemptTokens(correctAttempt(chunk[episode.group])),
-                                          trained: true),
-                ]))
-            }
+        try collect(model: model, problems: problems, format: format, verifier: verifier, samples: samples,
+                    temperature: temperature, maxNewTokens: maxNewTokens, secondAttempt: false, batchSize: batchSize,
+                    generator: &generator) { episode, pair, problem in
+            guard !pair.correct1 else { return nil }
+            let attempt1 = episode.attempt1.tokens
+            return trainedSecondAttempt(episode.prompt, attempt1, format.instructionTokens(after: attempt1),
+                                        format.attemptTokens(correctAttempt(problem)))
         }
-        return examples
     }
 
     /// STaR examples: two-attempt episodes sampled from the model whose second attempt the
@@ -40,24 +28,45 @@ public enum SelfCorrectionSFTData {
         model: Transformer, problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
         samples: Int, temperature: Float, maxNewTokens: Int, batchSize: Int = 64, generator: inout RandomGenerator
     ) throws -> [SFTExample] {
+        try collect(model: model, problems: problems, format: format, verifier: verifier, samples: samples,
+                    temperature: temperature, maxNewTokens: maxNewTokens, secondAttempt: true, batchSize: batchSize,
+                    generator: &generator) { episode, pair, _ in
+            guard pair.correct2, let attempt2 = episode.attempt2 else { return nil }
+            return trainedSecondAttempt(episode.prompt, episode.attempt1.tokens, episode.instruction, attempt2.tokens)
+        }
+    }
+
+    /// Samples episodes in batches, scores them, and keeps what `select` makes of each.
+    private static func collect(
+        model: Transformer, problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
+        samples: Int, temperature: Float, maxNewTokens: Int, secondAttempt: Bool, batchSize: Int,
+        generator: inout RandomGenerator,
+        select: (Episode, AttemptPair, SelfCorrectionProblem) throws -> SFTExample?
+    ) throws -> [SFTExample] {
+        guard batchSize >= 1 else { throw ScoreError.invalidArgument("batch size must be at least 1") }
         var examples = [SFTExample]()
         let sampling = format.attemptSampling(temperature: temperature, maxNewTokens: maxNewTokens)
         for start in stride(from: 0, to: problems.count, by: batchSize) {
             let chunk = Array(problems[start..<min(problems.count, start + batchSize)])
             let episodes = try model.rollout(prompts: chunk.map { format.promptTokens($0.prompt) },
                                              samplesPerPrompt: samples, format: format, turn1: sampling,
-                                             turn2: sampling, generator: &generator)
+                                             turn2: secondAttempt ? sampling : nil, generator: &generator)
             let scores = try format.score(episodes, problems: chunk, verifier: verifier)
-            for (e, episode) in episodes.enumerated() where scores.pairs[e].correct2 {
-                guard let attempt2 = episode.attempt2 else { continue }
-                examples.append(SFTExample(segments: [
-                    SequenceBatch.Segment(tokens: episode.prompt, trained: false),
-                    SequenceBatch.Segment(tokens: episode.attempt1.tokens, trained: false),
-                    SequenceBatch.Segment(tokens: episode.instruction, trained: false),
-                    SequenceBatch.Segment(tokens: attempt2.tokens, trained: true),
-                ]))
+            for (e, episode) in episodes.enumerated() {
+                if let example = try select(episode, scores.pairs[e], chunk[episode.group]) { examples.append(example) }
             }
         }
         return examples
+    }
+
+    /// prompt, attempt 1 and instruction as context, attempt 2 trained.
+    private static func trainedSecondAttempt(_ prompt: [Int], _ attempt1: [Int], _ instruction: [Int],
+                                             _ attempt2: [Int]) -> SFTExample {
+        SFTExample(segments: [
+            SequenceBatch.Segment(tokens: prompt, trained: false),
+            SequenceBatch.Segment(tokens: attempt1, trained: false),
+            SequenceBatch.Segment(tokens: instruction, trained: false),
+            SequenceBatch.Segment(tokens: attempt2, trained: true),
+        ])
     }
 }

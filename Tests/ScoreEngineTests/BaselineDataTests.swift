@@ -58,7 +58,11 @@ struct BaselineDataTests {
         let episodes = try model.selfRefine(problems: Self.problems, format: format, rounds: 50, maxNewTokens: 4,
                                             batchSize: 4)
         #expect(episodes.map(\.group) == Array(0..<6))
-        #expect(episodes.allSatisfy { $0.attempt2 != nil && $0.count <= Self.config.maxSeqLen })
+        #expect(episodes.allSatisfy { $0.attempt2 != nil })
+        // Attempt 1 is the greedy first attempt of the two-attempt evaluation.
+        let greedy = try model.evaluateSelfCorrection(problems: Self.problems, format: format,
+                                                      verifier: ArithmeticVerifier(), maxNewTokens: 4)
+        #expect(episodes.map(\.attempt1.tokens) == greedy.episodes.map(\.attempt1.tokens))
         // Greedy and deterministic: the same call gives the same revisions.
         let again = try model.selfRefine(problems: Self.problems, format: format, rounds: 50, maxNewTokens: 4)
         #expect(again.map { $0.attempt2?.tokens ?? [] } == episodes.map { $0.attempt2?.tokens ?? [] })

@@ -169,14 +169,15 @@ extension Transformer {
         }
         let v = config.vocabSize
         var result = [Float](repeating: 0, count: rows)
+        let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: v)
+        defer { probabilities.deallocate() }
         var row = 0
         for a in activations {
             for r in 0..<a.rows where mask[row + r] {
                 // H = log Z − Σ p·logit, with p = exp(logit − log Z).
                 let logits = a.logits.pointer + r * v, logZ = a.logPartition.pointer[r]
-                var expected: Double = 0
-                for j in 0..<v { expected += Double(Foundation.exp(logits[j] - logZ)) * Double(logits[j]) }
-                result[row + r] = Float(Double(logZ) - expected)
+                _ = VectorMath.expShifted(logits, probabilities, v, shift: logZ)
+                result[row + r] = logZ - Blas.dot(v, probabilities, logits)
             }
             row += a.rows
         }

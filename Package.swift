@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// Release builds of the numeric code drop bounds and exclusivity checks (they cost ~15x in hot
@@ -6,6 +7,9 @@ import PackageDescription
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
+
+/// Absolute path of this folder (the linker resolves the export map from it).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
 let package = Package(
     name: "libscore",
@@ -24,7 +28,13 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "ScoreEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        .target(name: "ScoreC", dependencies: ["ScoreEngine"], swiftSettings: fastMath),
+        .systemLibrary(name: "CScoreHeader"),
+        .target(
+            name: "ScoreC", dependencies: ["ScoreEngine", "CScoreHeader"], swiftSettings: fastMath,
+            linkerSettings: [.unsafeFlags([
+                "-Xlinker", "--version-script=\(packageRoot)/Sources/ScoreC/exports.map",
+                "-Xlinker", "-soname=libscore.so",
+            ])]),
         .executableTarget(
             name: "ScoreCLI",
             dependencies: ["ScoreEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -2,7 +2,7 @@ import ScoreEngine
 
 /// Sizes of the demo's phases; `quick` runs only the base and SCoRe, smaller.
 struct DemoSettings {
-    var instruction = "Check the answer and fix it if wrong."
+    var instruction = SelfCorrectionFormat.shortInstruction
     /// Plain addition: at most this many steps, stopping once validation Acc@t1 reaches the target
     /// (checked every 10 steps from step 200).
     var pretrainSteps = 800

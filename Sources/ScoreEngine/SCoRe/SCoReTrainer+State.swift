@@ -84,27 +84,35 @@ extension SCoReTrainer {
     /// unsupported format version, a reference whose config differs from the policy's, or moments
     /// that do not match the model; `ScoreError.invalidArgument` when `problems` differ from the
     /// saved run's. Nothing outside the returned trainer is changed.
+    /// With `policy` given, the saved policy weights are loaded into it (its config must equal the
+    /// saved one) and the trainer trains it; otherwise a new policy is made.
     public static func resume(from directory: URL, format: SelfCorrectionFormat, verifier: any Verifier,
-                              problems: [SelfCorrectionProblem], threads: Int = 1) throws -> SCoReTrainer {
+                              problems: [SelfCorrectionProblem], threads: Int = 1,
+                              into policy: Transformer? = nil) throws -> SCoReTrainer {
         let state = try SCoReSavedState.read(from: directory.appendingPathComponent(stateFileName))
         guard problems.count == state.problemCount,
               SCoReSavedState.fingerprint(problems) == state.problemsFingerprint else {
             throw ScoreError.invalidArgument("resume: the training problems (\(problems.count)) differ from those the "
                                              + "state was saved with (\(state.problemCount))")
         }
-        let policy = try Transformer.load(from: directory.appendingPathComponent(policyFolderName), threads: threads)
+        let policyFolder = directory.appendingPathComponent(policyFolderName)
+        let saved = try Transformer.load(from: policyFolder, threads: threads)
+        if let policy, policy.config != saved.config {
+            throw ScoreError.invalidArgument("resume: the policy's config differs from the saved one "
+                                             + "(\(policy.config) vs \(saved.config))")
+        }
         let referenceFolder = directory.appendingPathComponent(referenceFolderName)
         let reference = try Transformer.load(from: referenceFolder, threads: threads)
-        guard reference.config == policy.config else {
+        guard reference.config == saved.config else {
             throw ScoreError.invalidFile(
                 path: referenceFolder.appendingPathComponent(Transformer.configFileName).path,
-                reason: "the reference model config differs from the policy's (\(reference.config) vs \(policy.config))")
+                reason: "the reference model config differs from the policy's (\(reference.config) vs \(saved.config))")
         }
         let (first, second) = try readMoments(from: directory.appendingPathComponent(optimizerFileName),
-                                              parameterCount: policy.parameterCount)
-
-        let trainer = try SCoReTrainer(policy: policy, problems: problems, format: format, verifier: verifier,
-                                       options: state.options)
+                                              parameterCount: saved.parameterCount)
+        // Everything that can fail happens before the host's policy changes.
+        let trainer = try SCoReTrainer(policy: policy ?? saved, problems: problems, format: format,
+                                       verifier: verifier, options: state.options)
         trainer.reference.parameters.copy(from: reference.parameters)
         do {
             try trainer.optimizer.restore(step: state.optimizerStep, firstMoment: first, secondMoment: second)
@@ -112,6 +120,7 @@ extension SCoReTrainer {
             throw ScoreError.invalidFile(path: directory.appendingPathComponent(optimizerFileName).path,
                                          reason: "cannot restore the optimizer: \(error)")
         }
+        if let policy { policy.parameters.copy(from: saved.parameters) }
         trainer.generator = state.generator
         trainer.completedSteps = state.completedSteps
         return trainer

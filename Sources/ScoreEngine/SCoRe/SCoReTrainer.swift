@@ -27,10 +27,26 @@ public struct SCoReStepStats: Codable, Sendable {
     public var tokensPerSecond: Double
 }
 
+/// The parts of a training step (and of an evaluation) reported to `SCoReTrainer.progress`.
+public enum TrainingPhase: Int, Sendable {
+    /// Both attempts were sampled.
+    case rollout
+    /// They were scored by the verifier.
+    case verify
+    /// The gradients were computed.
+    case backward
+    /// Evaluation finished a batch of problems.
+    case evaluate
+}
+
 /// SCoRe training: on-policy two-attempt rollouts, verifier rewards, REINFORCE with a per-token
 /// KL to a frozen reference (a copy of the initial weights), Stage I / Stage II objectives as the
 /// plan says, clipping and AdamW. A failing verifier or a non-finite value stops the step before
 /// any weight changes; the trainer stays usable.
+///
+/// A step is two halves a host can run separately: `computeGradients(on:)` leaves the step's
+/// gradients in `policy.gradients`, `applyGradients()` clips them and updates the weights. Between
+/// the two, replicas trained in several processes can average their gradient buffers.
 public final class SCoReTrainer {
     public let policy: Transformer
     /// The frozen reference policy π_ref.
@@ -39,18 +55,29 @@ public final class SCoReTrainer {
     public let options: SCoReOptions
     public let format: SelfCorrectionFormat
     public let verifier: any Verifier
-    /// Training problems; each step draws `promptsPerStep` of them.
+    /// Training problems `step()` draws `promptsPerStep` of; may be empty when every step is
+    /// given its problems (`step(on:)`).
     public let problems: [SelfCorrectionProblem]
     /// Steps completed.
     public internal(set) var completedSteps = 0
     /// The generator of prompt choice and sampling (saved with the trainer state).
     public internal(set) var generator: RandomGenerator
+    /// Called after each phase of a step with (phase, done, total); a thrown error stops the step
+    /// (nothing is updated) and reaches the caller.
+    public var progress: ((TrainingPhase, Int, Int) throws -> Void)?
+
+    /// A step whose gradients are computed and not yet applied.
+    private struct Pending {
+        var stats: SCoReStepStats
+        var generator: RandomGenerator
+        var start: UInt64
+    }
+    private var pending: Pending?
 
     /// A trainer whose reference policy is a copy of `policy` as it is now.
-    public init(policy: Transformer, problems: [SelfCorrectionProblem], format: SelfCorrectionFormat,
+    public init(policy: Transformer, problems: [SelfCorrectionProblem] = [], format: SelfCorrectionFormat,
                 verifier: any Verifier, options: SCoReOptions) throws {
         try options.validate()
-        guard !problems.isEmpty else { throw ScoreError.invalidArgument("SCoRe needs at least one training problem") }
         var adam = options.adamW
         adam.learningRate = options.learningRate
         self.policy = policy
@@ -69,12 +96,52 @@ public final class SCoReTrainer {
     /// Whether the plan is complete.
     public var isFinished: Bool { completedSteps >= options.plan.totalSteps }
 
-    /// One step of the plan.
+    /// Whether gradients are computed and waiting for `applyGradients()`.
+    public var hasPendingGradients: Bool { pending != nil }
+
+    /// One step of the plan on `promptsPerStep` problems drawn from `problems`.
     public func step() throws -> SCoReStepStats {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let stage = nextStage
+        guard !problems.isEmpty else {
+            throw ScoreError.invalidArgument("SCoRe step: the trainer has no training problems; pass them to step(on:)")
+        }
         var draw = generator
         let chosen = (0..<options.promptsPerStep).map { _ in problems[draw.nextIndex(below: problems.count)] }
+        try computeGradients(on: chosen, generator: draw)
+        return try applyPending()
+    }
+
+    /// One step of the plan on the given problems (`samplesPerPrompt` episodes each).
+    public func step(on chosen: [SelfCorrectionProblem]) throws -> SCoReStepStats {
+        try computeGradients(on: chosen, generator: generator)
+        return try applyPending()
+    }
+
+    /// The first half of a step: rollouts, rewards and the objective's gradients, left in
+    /// `policy.gradients`; the weights are not touched. Returns the step's statistics without the
+    /// gradient norm (known once applied). Computing again before applying discards the pending
+    /// gradients.
+    @discardableResult
+    public func computeGradients(on chosen: [SelfCorrectionProblem]) throws -> SCoReStepStats {
+        try computeGradients(on: chosen, generator: generator)
+        guard let pending else { throw ScoreError.invalidArgument("SCoRe: no gradients were computed") }
+        return pending.stats
+    }
+
+    /// The second half of a step: clips `policy.gradients` as they are now, applies AdamW and
+    /// counts the step. Returns the norm before clipping. Throws `ScoreError.invalidArgument` when
+    /// no gradients are pending and `ScoreError.nonFinite` (nothing applied, still pending) when
+    /// the gradients hold a NaN or infinity.
+    @discardableResult
+    public func applyGradients() throws -> Float {
+        try applyPending().gradNorm
+    }
+
+    private func computeGradients(on chosen: [SelfCorrectionProblem], generator start: RandomGenerator) throws {
+        pending = nil
+        guard !chosen.isEmpty else { throw ScoreError.invalidArgument("SCoRe step: no problems given") }
+        let startTime = DispatchTime.now().uptimeNanoseconds
+        let stage = nextStage
+        var draw = start
         let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens)
         let first = format.attemptSampling(temperature: options.firstAttemptTemperature ?? options.temperature,
                                            maxNewTokens: options.maxNewTokens)
@@ -82,7 +149,9 @@ public final class SCoReTrainer {
             prompts: chosen.map { format.promptTokens($0.prompt) }, samplesPerPrompt: options.samplesPerPrompt,
             format: format, turn1: first, turn2: stage == .singleTurn ? nil : sampling, generator: &draw)
         let rolloutEnd = DispatchTime.now().uptimeNanoseconds
+        try progress?(.rollout, episodes.count, episodes.count)
         let scores = try format.score(episodes, problems: chosen, verifier: verifier)
+        try progress?(.verify, episodes.count, episodes.count)
 
         let batch = try SequenceBatch(sequences: episodes.map(\.segments), padID: format.padID,
                                       maxSeqLen: policy.config.maxSeqLen)
@@ -101,20 +170,45 @@ public final class SCoReTrainer {
             groups: episodes.map(\.group), stage: stage, options: options.objective)
         policy.zeroGradients()
         try policy.backward(dLogProbs: objective.dLogProbs)
-        let clipNorm = options.gradientClipNorm > 0 ? options.gradientClipNorm : .infinity
-        let gradNorm = try GradientClipping.clip(policy, maxNorm: clipNorm)
-        try optimizer.step(learningRate: options.learningRate)
+        try progress?(.backward, episodes.count, episodes.count)
 
-        generator = draw
-        completedSteps += 1
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return SCoReStepStats(
-            step: completedSteps, stage: stage, metrics: SelfCorrectionMetrics(pairs: scores.pairs),
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - startTime) / 1e9
+        let stats = SCoReStepStats(
+            step: completedSteps + 1, stage: stage, metrics: SelfCorrectionMetrics(pairs: scores.pairs),
             loss: objective.loss, klTurn1: objective.klTurn1, klTurn2: objective.klTurn2,
             meanAdvantageTurn1: objective.meanAdvantageTurn1, meanAdvantageTurn2: objective.meanAdvantageTurn2,
-            entropy: entropy,
-            gradNorm: gradNorm, learningRate: options.learningRate, seconds: seconds,
-            rolloutSeconds: Double(rolloutEnd - start) / 1e9,
+            entropy: entropy, gradNorm: 0, learningRate: options.learningRate, seconds: seconds,
+            rolloutSeconds: Double(rolloutEnd - startTime) / 1e9,
             tokensPerSecond: Double(episodes.reduce(0) { $0 + $1.count }) / max(seconds, 1e-9))
+        pending = Pending(stats: stats, generator: draw, start: startTime)
+    }
+
+    /// Clips, updates and counts the pending step; its statistics with the gradient norm and the
+    /// whole step's time.
+    private func applyPending() throws -> SCoReStepStats {
+        guard var done = pending else {
+            throw ScoreError.invalidArgument("SCoRe: no computed gradients to apply (compute them first)")
+        }
+        let clipNorm = options.gradientClipNorm > 0 ? options.gradientClipNorm : .infinity
+        done.stats.gradNorm = try GradientClipping.clip(policy, maxNorm: clipNorm)
+        try optimizer.step(learningRate: options.learningRate)
+        pending = nil
+        generator = done.generator
+        completedSteps += 1
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - done.start) / 1e9
+        done.stats.tokensPerSecond *= done.stats.seconds / max(seconds, 1e-9)
+        done.stats.seconds = seconds
+        return done.stats
+    }
+
+    /// Forgets computed gradients that were not applied.
+    public func discardPendingGradients() { pending = nil }
+
+    /// Makes the reference policy a copy of the policy as it is now and resets the optimizer's
+    /// moments and step (RL after a supervised warm-up). Pending gradients are dropped.
+    public func resetReference() {
+        reference.parameters.copy(from: policy.parameters)
+        optimizer.reset()
+        pending = nil
     }
 }

@@ -6,6 +6,10 @@ public struct SelfCorrectionFormat: Sendable {
     public static let defaultInstruction =
         "There might be an error in the answer above. Please correct the error, if any, and rewrite the answer."
 
+    /// A short form for small contexts (a byte-level tokenizer spends one token per character):
+    /// the demo's and the C API's default.
+    public static let shortInstruction = "Check the answer and fix it if wrong."
+
     public let tokenizer: any Tokenizer
     /// The self-correction instruction, as text.
     public let instruction: String

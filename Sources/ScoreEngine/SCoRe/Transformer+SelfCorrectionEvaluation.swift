@@ -9,11 +9,12 @@ public enum EvaluationProtocol: String, Codable, Sendable {
 
 extension Transformer {
     /// Two-attempt evaluation on `problems` (one episode each, in batches), scored by `verifier`.
-    /// Returns the metrics and the episodes. `progress(done, total)` after each batch.
+    /// Returns the metrics and the episodes. `progress(done, total)` after each batch; an error it
+    /// throws stops the evaluation and reaches the caller.
     public func evaluateSelfCorrection(
         problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
         protocol evaluation: EvaluationProtocol = .greedy, maxNewTokens: Int, batchSize: Int = 256, seed: UInt64 = 0,
-        progress: (Int, Int) -> Void = { _, _ in }
+        progress: (Int, Int) throws -> Void = { _, _ in }
     ) throws -> (metrics: SelfCorrectionMetrics, episodes: [Episode]) {
         guard batchSize > 0 else { throw ScoreError.invalidArgument("batch size must be positive") }
         let greedy = format.attemptSampling(temperature: 0, maxNewTokens: maxNewTokens)
@@ -34,7 +35,7 @@ extension Transformer {
                 return pair
             }
             episodes += batch
-            progress(end, problems.count)
+            try progress(end, problems.count)
             start = end
         }
         return (SelfCorrectionMetrics(pairs: pairs), episodes)

@@ -8,6 +8,8 @@ public enum ScoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case io(path: String, reason: String)
     /// A host-supplied component (verifier, callback) reported failure or asked to stop.
     case callbackFailed(String)
+    /// A host callback asked to stop the operation.
+    case aborted(String)
     /// A computation produced a non-finite value where a finite one is required.
     case nonFinite(String)
 
@@ -17,6 +19,7 @@ public enum ScoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidFile(let path, let reason): return "\(path): \(reason)"
         case .io(let path, let reason): return "\(path): \(reason)"
         case .callbackFailed(let message): return "callback failed: \(message)"
+        case .aborted(let message): return "aborted: \(message)"
         case .nonFinite(let message): return "non-finite value: \(message)"
         }
     }

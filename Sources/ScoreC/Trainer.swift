@@ -1,0 +1,182 @@
+import CScoreHeader
+import Foundation
+import ScoreEngine
+
+/// What a score_trainer handle stands for: the engine's trainer over a policy, the verifier slot
+/// the host fills, and the host's progress callback.
+final class Trainer {
+    let policy: Policy
+    let engine: SCoReTrainer
+    let verifier: VerifierSlot
+    var progress: (function: score_progress_fn, userData: UnsafeMutableRawPointer?)?
+
+    init(policy: Policy, engine: SCoReTrainer, verifier: VerifierSlot) {
+        self.policy = policy
+        self.engine = engine
+        self.verifier = verifier
+        engine.progress = { [unowned self] phase, done, total in try self.report(phase, done, total) }
+    }
+
+    /// Calls the host's progress callback; a status other than SCORE_OK aborts the call.
+    func report(_ phase: TrainingPhase, _ done: Int, _ total: Int) throws {
+        guard let progress else { return }
+        let status = progress.function(Int32(phase.rawValue), done, total, progress.userData)
+        guard status == SCORE_OK else { throw ScoreError.aborted("the progress callback returned \(status)") }
+    }
+
+    /// Problems from the host's parallel arrays of prompts and references.
+    static func problems(_ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
+                         _ references: UnsafePointer<UnsafePointer<CChar>?>?, count: Int) throws -> [SelfCorrectionProblem] {
+        let n = try Arguments.count(count, "count")
+        let texts = try Arguments.texts(prompts, count: n, "prompts")
+        let answers = try Arguments.texts(references, count: n, "references")
+        return zip(texts, answers).map { SelfCorrectionProblem(prompt: $0, reference: $1) }
+    }
+
+    static let handles = HandleTable<Trainer>(kind: "score_trainer")
+}
+
+@_cdecl("score_trainer_create")
+public func scoreTrainerCreate(_ policy: OpaquePointer?, _ options: UnsafePointer<score_trainer_options>?,
+                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> score_status {
+    out?.pointee = nil
+    return exported("score_trainer_create") {
+        let policy = try Policy.handles.object(policy)
+        let out = try Arguments.required(out, "out")
+        let settings = try scoreOptions(options)
+        let slot = VerifierSlot()
+        let engine = try SCoReTrainer(policy: policy.model, format: policy.format, verifier: slot, options: settings)
+        out.pointee = Trainer.handles.register(Trainer(policy: policy, engine: engine, verifier: slot))
+    }
+}
+
+@_cdecl("score_trainer_free")
+public func scoreTrainerFree(_ trainer: OpaquePointer?) {
+    Trainer.handles.free(trainer)
+}
+
+@_cdecl("score_trainer_set_verifier")
+public func scoreTrainerSetVerifier(_ trainer: OpaquePointer?, _ verifier: score_verifier_fn?,
+                                    _ userData: UnsafeMutableRawPointer?) -> score_status {
+    exported("score_trainer_set_verifier") {
+        let trainer = try Trainer.handles.object(trainer)
+        let function = try Arguments.required(verifier, "verifier")
+        trainer.verifier.current = HostVerifier(function: function, userData: userData)
+    }
+}
+
+@_cdecl("score_trainer_set_builtin_verifier")
+public func scoreTrainerSetBuiltinVerifier(_ trainer: OpaquePointer?, _ kind: Int32) -> score_status {
+    exported("score_trainer_set_builtin_verifier") {
+        let trainer = try Trainer.handles.object(trainer)
+        trainer.verifier.current = try VerifierSlot.builtin(kind)
+    }
+}
+
+@_cdecl("score_trainer_set_progress")
+public func scoreTrainerSetProgress(_ trainer: OpaquePointer?, _ progress: score_progress_fn?,
+                                    _ userData: UnsafeMutableRawPointer?) -> score_status {
+    exported("score_trainer_set_progress") {
+        let trainer = try Trainer.handles.object(trainer)
+        trainer.progress = progress.map { ($0, userData) }
+    }
+}
+
+/// Copies a step's statistics into the host's struct (whose struct_size is checked).
+func write(_ stats: SCoReStepStats, episodes: Int, to out: UnsafeMutablePointer<score_step_stats>?) throws {
+    guard let out else { return }
+    try Arguments.structSize(out.pointee.struct_size, of: "score_step_stats", expected: MemoryLayout<score_step_stats>.size)
+    let m = stats.metrics
+    let stage: Int32
+    switch stats.stage {
+    case .stageI: stage = SCORE_STAGE_I
+    case .stageII: stage = SCORE_STAGE_II
+    case .singleTurn: stage = SCORE_STAGE_SINGLE_TURN
+    }
+    out.pointee = score_step_stats(
+        struct_size: out.pointee.struct_size, step: Int64(stats.step), stage: stage, episodes: Int32(clamping: episodes),
+        acc_t1_pct: 100 * m.accuracyT1, acc_t2_pct: 100 * m.accuracyT2, delta_pct: 100 * m.delta,
+        delta_i_to_c_pct: 100 * m.deltaIncorrectToCorrect, delta_c_to_i_pct: 100 * m.deltaCorrectToIncorrect,
+        changed_pct: 100 * m.changedFraction, edit_distance_ratio: m.editDistanceRatio,
+        reward_mean_t1: m.rewardMeanT1, reward_std_t1: m.rewardStdT1, reward_mean_t2: m.rewardMeanT2,
+        reward_std_t2: m.rewardStdT2, zero_variance_groups_pct: 100 * m.zeroVarianceGroupFraction,
+        mean_length_t1: m.meanLengthT1, mean_length_t2: m.meanLengthT2,
+        truncated_t1_pct: 100 * m.truncationRateT1, truncated_t2_pct: 100 * m.truncationRateT2,
+        loss: Double(stats.loss), kl_t1: Double(stats.klTurn1), kl_t2: Double(stats.klTurn2),
+        entropy: Double(stats.entropy), grad_norm: Double(stats.gradNorm), learning_rate: Double(stats.learningRate),
+        seconds: stats.seconds, rollout_seconds: stats.rolloutSeconds, tokens_per_second: stats.tokensPerSecond)
+}
+
+/// Checks the host's stats struct before any work, so a bad struct_size fails without a step.
+private func checkStatsStruct(_ out: UnsafeMutablePointer<score_step_stats>?) throws {
+    guard let out else { return }
+    try Arguments.structSize(out.pointee.struct_size, of: "score_step_stats", expected: MemoryLayout<score_step_stats>.size)
+}
+
+@_cdecl("score_trainer_step")
+public func scoreTrainerStep(_ trainer: OpaquePointer?, _ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
+                             _ references: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+                             _ stats: UnsafeMutablePointer<score_step_stats>?) -> score_status {
+    exported("score_trainer_step") {
+        let trainer = try Trainer.handles.object(trainer)
+        try checkStatsStruct(stats)
+        let problems = try Trainer.problems(prompts, references, count: count)
+        let result = try trainer.engine.step(on: problems)
+        try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
+        let m = result.metrics
+        Log.write(SCORE_LOG_INFO, String(format: "step %d (%@): Acc@t1 %.1f Acc@t2 %.1f loss %.4f %.2fs", result.step,
+                                         result.stage.rawValue, 100 * m.accuracyT1, 100 * m.accuracyT2,
+                                         result.loss, result.seconds))
+    }
+}
+
+@_cdecl("score_trainer_compute_gradients")
+public func scoreTrainerComputeGradients(_ trainer: OpaquePointer?, _ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
+                                         _ references: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+                                         _ stats: UnsafeMutablePointer<score_step_stats>?) -> score_status {
+    exported("score_trainer_compute_gradients") {
+        let trainer = try Trainer.handles.object(trainer)
+        try checkStatsStruct(stats)
+        let problems = try Trainer.problems(prompts, references, count: count)
+        let result = try trainer.engine.computeGradients(on: problems)
+        try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
+    }
+}
+
+@_cdecl("score_trainer_gradients")
+public func scoreTrainerGradients(_ trainer: OpaquePointer?, _ outData: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
+                                  _ outCount: UnsafeMutablePointer<Int>?) -> score_status {
+    exported("score_trainer_gradients") {
+        let trainer = try Trainer.handles.object(trainer)
+        let data = try Arguments.required(outData, "out_data")
+        let count = try Arguments.required(outCount, "out_count")
+        data.pointee = trainer.engine.policy.gradients.pointer
+        count.pointee = trainer.engine.policy.gradients.count
+    }
+}
+
+@_cdecl("score_trainer_apply_gradients")
+public func scoreTrainerApplyGradients(_ trainer: OpaquePointer?, _ gradNorm: UnsafeMutablePointer<Double>?) -> score_status {
+    exported("score_trainer_apply_gradients") {
+        let trainer = try Trainer.handles.object(trainer)
+        guard trainer.engine.hasPendingGradients else {
+            throw APIFailure.state("no computed gradients to apply (call score_trainer_compute_gradients first)")
+        }
+        let norm = try trainer.engine.applyGradients()
+        gradNorm?.pointee = Double(norm)
+    }
+}
+
+@_cdecl("score_trainer_progress")
+public func scoreTrainerProgress(_ trainer: OpaquePointer?, _ nextStage: UnsafeMutablePointer<Int32>?,
+                                 _ completedSteps: UnsafeMutablePointer<Int64>?) -> score_status {
+    exported("score_trainer_progress") {
+        let trainer = try Trainer.handles.object(trainer)
+        switch trainer.engine.nextStage {
+        case .stageI: nextStage?.pointee = SCORE_STAGE_I
+        case .stageII: nextStage?.pointee = SCORE_STAGE_II
+        case .singleTurn: nextStage?.pointee = SCORE_STAGE_SINGLE_TURN
+        }
+        completedSteps?.pointee = Int64(trainer.engine.completedSteps)
+    }
+}

@@ -1,0 +1,78 @@
+import CScoreHeader
+import Foundation
+import ScoreEngine
+
+/// The single-turn plan's length when the host does not set one.
+private let defaultSingleTurnSteps: Int32 = 300
+
+@_cdecl("score_trainer_options_init")
+public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_trainer_options>?) {
+    guard let options else { return }
+    let d = SCoReOptions()
+    var stageI = 0, stageII = 0, rounds = 1
+    if case .score(let first, let second, let repeats) = d.plan { (stageI, stageII, rounds) = (first, second, repeats) }
+    options.pointee = score_trainer_options(
+        struct_size: UInt32(MemoryLayout<score_trainer_options>.size), plan: SCORE_PLAN_SCORE,
+        stage_i_steps: Int32(stageI), stage_ii_steps: Int32(stageII), rounds: Int32(rounds),
+        single_turn_steps: defaultSingleTurnSteps, beta1: d.objective.beta1, beta2: d.objective.beta2,
+        alpha: d.objective.alpha, shaping: SCORE_SHAPING_PROGRESS, kl_estimator: SCORE_KL_K3,
+        baseline: SCORE_BASELINE_LEAVE_ONE_OUT, learning_rate: d.learningRate, weight_decay: d.adamW.weightDecay,
+        grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
+        first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed)
+}
+
+/// The engine's options for a score_trainer_options (NULL: defaults); every enum and range checked.
+func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SCoReOptions {
+    var o = score_trainer_options()
+    scoreTrainerOptionsInit(&o)
+    if let options {
+        o = options.pointee
+        try Arguments.structSize(o.struct_size, of: "score_trainer_options",
+                                 expected: MemoryLayout<score_trainer_options>.size)
+    }
+    var result = SCoReOptions()
+    switch o.plan {
+    case SCORE_PLAN_SCORE:
+        result.plan = .score(stageI: Int(o.stage_i_steps), stageII: Int(o.stage_ii_steps), rounds: Int(o.rounds))
+    case SCORE_PLAN_SINGLE_TURN:
+        result.plan = .singleTurn(steps: Int(o.single_turn_steps))
+    default:
+        throw APIFailure.invalid("unknown plan \(o.plan) (expected SCORE_PLAN_SCORE or SCORE_PLAN_SINGLE_TURN)")
+    }
+    let shaping: RewardShaping
+    switch o.shaping {
+    case SCORE_SHAPING_PROGRESS: shaping = .progress
+    case SCORE_SHAPING_FLIP: shaping = .flip
+    case SCORE_SHAPING_NONE: shaping = .none
+    default: throw APIFailure.invalid("unknown shaping \(o.shaping) (expected SCORE_SHAPING_*)")
+    }
+    let estimator: KLEstimator
+    switch o.kl_estimator {
+    case SCORE_KL_K1: estimator = .k1
+    case SCORE_KL_K3: estimator = .k3
+    default: throw APIFailure.invalid("unknown KL estimator \(o.kl_estimator) (expected SCORE_KL_K1 or SCORE_KL_K3)")
+    }
+    let baseline: BaselineKind
+    switch o.baseline {
+    case SCORE_BASELINE_LEAVE_ONE_OUT: baseline = .leaveOneOut
+    case SCORE_BASELINE_BATCH_MEAN: baseline = .batchMean
+    case SCORE_BASELINE_NONE: baseline = .none
+    default: throw APIFailure.invalid("unknown baseline \(o.baseline) (expected SCORE_BASELINE_*)")
+    }
+    result.objective = ObjectiveOptions(beta1: o.beta1, beta2: o.beta2, alpha: o.alpha, shaping: shaping,
+                                        klEstimator: estimator, baseline: baseline)
+    result.learningRate = o.learning_rate
+    result.adamW.learningRate = o.learning_rate
+    result.adamW.weightDecay = o.weight_decay
+    result.gradientClipNorm = o.grad_clip
+    result.samplesPerPrompt = Int(o.samples_per_prompt)
+    result.temperature = o.temperature
+    if o.first_temperature.isNaN {
+        throw APIFailure.invalid("first_temperature is NaN (use a negative value for 'same as temperature')")
+    }
+    result.firstAttemptTemperature = o.first_temperature < 0 ? nil : o.first_temperature
+    result.maxNewTokens = Int(o.max_new_tokens)
+    result.seed = o.seed
+    try result.validate()
+    return result
+}

@@ -41,6 +41,8 @@ struct SCoReCommand: ParsableCommand {
     @Option(help: "β2 (turn-1 KL weight in Stage I).") var beta2: Float = 1.0
     @Option(help: "α (progress reward shaping).") var alpha: Float = 10
     @Option(help: "Reward shaping: progress, flip, none.") var shaping = "progress"
+    @Flag(help: "Stage II: drop the part of the shaped turn-2 reward that depends on attempt 1 alone (−α·r1).")
+    var turn2StateBaseline = false
     @Option(help: "Report held-out metrics every this many RL steps (0 = only after each stage).") var reportEvery = 0
     @Option(help: "Self-correction instruction.") var instruction = SelfCorrectionFormat.defaultInstruction
     @Option(help: "Evaluation problems (held out).") var evalCount = 500
@@ -144,7 +146,8 @@ struct SCoReCommand: ParsableCommand {
         options.firstAttemptTemperature = firstTemperature
         options.learningRate = learningRate
         options.objective = ObjectiveOptions(beta1: beta1, beta2: beta2, alpha: alpha,
-                                             shaping: RewardShaping(rawValue: shaping) ?? .progress)
+                                             shaping: RewardShaping(rawValue: shaping) ?? .progress,
+                                             turn2StateBaseline: turn2StateBaseline)
         options.plan = .score(stageI: stageI, stageII: stageII, rounds: rounds)
         options.seed = seed
         let trainer = try SCoReTrainer(policy: model, problems: task.selfCorrectionProblems(.train, fixedWidth: fixedWidth),

@@ -62,6 +62,21 @@ struct ObjectiveTests {
         #expect(O.klWeights(stage: .singleTurn, options: options) == (0.01, 0))
     }
 
+    /// With the turn-2 state baseline, progress shaping credits turn 2 with (1 + α)·r2: the −α·r1
+    /// part, fixed once attempt 1 is sampled, is gone; flip shaping and Stage I are unchanged.
+    @Test func turn2StateBaselineDropsTheAttempt1Part() {
+        let options = ObjectiveOptions(turn2StateBaseline: true)
+        for (r1, r2) in [(Float(0), Float(1)), (1, 0), (1, 1), (0, 0)] {
+            let r = O.turnReturns(stage: .stageII, r1: r1, r2: r2, options: options)
+            #expect(r.turn1 == r1 && r.turn2 == 11 * r2)
+        }
+        var flip = options
+        flip.shaping = .flip
+        #expect(O.turnReturns(stage: .stageII, r1: 1, r2: 0, options: flip).turn2 == 0)
+        #expect(O.turnReturns(stage: .stageII, r1: 0, r2: 1, options: flip).turn2 == 11)
+        #expect(O.turnReturns(stage: .stageI, r1: 1, r2: 0, options: options).turn2 == 0)
+    }
+
     @Test func leaveOneOut() {
         // R = 1: others {0, 0, 1}, mean 1/3 → 2/3. R = 0: others {1, 0, 1}, mean 2/3 → −2/3.
         let third: Float = 1.0 / 3

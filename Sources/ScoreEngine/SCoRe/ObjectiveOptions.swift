@@ -60,17 +60,24 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
     public var klEstimator: KLEstimator
     /// Baseline applied to each turn's returns.
     public var baseline: BaselineKind
+    /// Drop from the turn-2 return the part of the shaped reward that depends on attempt 1 alone
+    /// (−α·r1 under `progress`). Attempt 1 is fixed before attempt 2 is sampled, so that part is
+    /// a valid baseline for turn-2 tokens: the expected gradient is unchanged, but without it each
+    /// turn-2 sample carries ±α of noise that a baseline pooled over samples with different first
+    /// attempts cannot cancel. No effect on `flip` or `none` shaping, or outside Stage II.
+    public var turn2StateBaseline: Bool
 
     /// Options with the documented defaults; any argument may be overridden.
     public init(beta1: Float = 0.01, beta2: Float = 1.0, alpha: Float = 10,
                 shaping: RewardShaping = .progress, klEstimator: KLEstimator = .k3,
-                baseline: BaselineKind = .leaveOneOut) {
+                baseline: BaselineKind = .leaveOneOut, turn2StateBaseline: Bool = false) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.alpha = alpha
         self.shaping = shaping
         self.klEstimator = klEstimator
         self.baseline = baseline
+        self.turn2StateBaseline = turn2StateBaseline
     }
 
     /// Throws `ScoreError.invalidArgument` naming the first value out of range.
@@ -84,7 +91,7 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case beta1, beta2, alpha, shaping, klEstimator, baseline
+        case beta1, beta2, alpha, shaping, klEstimator, baseline, turn2StateBaseline
     }
 
     /// Decodes, taking the default for every missing key.
@@ -97,5 +104,6 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
         shaping = try c.decodeIfPresent(RewardShaping.self, forKey: .shaping) ?? d.shaping
         klEstimator = try c.decodeIfPresent(KLEstimator.self, forKey: .klEstimator) ?? d.klEstimator
         baseline = try c.decodeIfPresent(BaselineKind.self, forKey: .baseline) ?? d.baseline
+        turn2StateBaseline = try c.decodeIfPresent(Bool.self, forKey: .turn2StateBaseline) ?? d.turn2StateBaseline
     }
 }

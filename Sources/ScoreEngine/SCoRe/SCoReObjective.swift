@@ -77,14 +77,17 @@ public enum SCoReObjective {
     }
 
     /// The return each turn's tokens are credited with: Stage I (0, r2); Stage II
-    /// (r1, r̂2); single-turn (r1, 0).
+    /// (r1, r̂2), or (r1, r̂2 + α·r1) = (r1, (1 + α)·r2) under progress shaping with
+    /// `turn2StateBaseline`; single-turn (r1, 0).
     public static func turnReturns(stage: TrainingStage, r1: Float, r2: Float,
                                    options: ObjectiveOptions) -> (turn1: Float, turn2: Float) {
         switch stage {
         case .stageI:
             return (0, r2)
         case .stageII:
-            return (r1, shapedSecondTurnReward(r1: r1, r2: r2, shaping: options.shaping, alpha: options.alpha))
+            let shaped = shapedSecondTurnReward(r1: r1, r2: r2, shaping: options.shaping, alpha: options.alpha)
+            let attempt1Part = options.turn2StateBaseline && options.shaping == .progress ? -options.alpha * r1 : 0
+            return (r1, shaped - attempt1Part)
         case .singleTurn:
             return (r1, 0)
         }

@@ -20,11 +20,28 @@ LIB_DIR="$(swift build -c release --show-bin-path)"
 test -f "$LIB_DIR/libscore.so" || { echo "libscore.so was not built"; exit 1; }
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -fsyntax-only -x c include/score.h
-c++ -std=c++17 -Wall -Wextra -Werror -Iinclude Tests/CABI/header_compiles.cpp -L"$LIB_DIR" -lscore \
-    -Wl,-rpath,"$LIB_DIR" -o "$OUT/header_compiles"
+CFLAGS="-std=c99 -Wall -Wextra -Werror -Iinclude"
+LINK=(-L"$LIB_DIR" -lscore -Wl,-rpath,"$LIB_DIR")
+cc $CFLAGS -pedantic -fsyntax-only -x c include/score.h
+c++ -std=c++17 -Wall -Wextra -Werror -Iinclude Tests/CABI/header_compiles.cpp "${LINK[@]}" -o "$OUT/header_compiles"
 "$OUT/header_compiles"
-cc -std=c99 -Wall -Wextra -Werror -Iinclude Tests/CABI/version_test.c -L"$LIB_DIR" -lscore \
-    -Wl,-rpath,"$LIB_DIR" -o "$OUT/version_test"
+cc $CFLAGS Tests/CABI/version_test.c "${LINK[@]}" -o "$OUT/version_test"
 "$OUT/version_test"
+Tests/CABI/check_exports.sh "$LIB_DIR/libscore.so" include/score.h
+cc $CFLAGS Tests/CABI/api_test.c "${LINK[@]}" -o "$OUT/api_test"
+"$OUT/api_test"
+
+echo "== C examples, built with the flags of the generated score.pc (no LD_LIBRARY_PATH)"
+bindings/pkgconfig/generate.sh "$LIB_DIR" "$OUT" > /dev/null
+for example in self_correct train_with_verifier; do
+    cc $CFLAGS "examples/c/$example.c" $(PKG_CONFIG_PATH="$OUT" pkg-config --cflags --libs score) -o "$OUT/$example"
+    env -u LD_LIBRARY_PATH "$OUT/$example"
+done
+
+echo "== Python bindings tests and examples"
+python3 -m pytest --version > /dev/null 2>&1 || python3 -m pip install pytest
+LIBSCORE_PATH="$LIB_DIR/libscore.so" python3 -m pytest -q bindings/python/tests
+for example in self_correct train_with_verifier; do
+    LIBSCORE_PATH="$LIB_DIR/libscore.so" PYTHONPATH=bindings/python python3 "examples/python/$example.py"
+done
 echo "all suites passed"

@@ -32,7 +32,10 @@
  *   counts as one handle while the trainer lives. Callbacks run on the thread that made the call
  *   that triggers them, before that call returns.
  * - Failure leaves things as they were. A step that fails (a verifier error, a NaN reward, an
- *   abort) applies no update; the trainer stays usable.
+ *   abort) applies no update; the trainer stays usable. On failure, a handle, string or result
+ *   returned through an out-pointer is set to NULL.
+ * - Context. Every exchange (prompt, attempt 1, instruction, attempt 2, in tokens) must fit the
+ *   model's max_seq_len; calls that would exceed it fail with SCORE_ERR_INVALID_ARGUMENT.
  */
 #ifndef SCORE_H
 #define SCORE_H
@@ -99,7 +102,7 @@ typedef int32_t score_status;
 SCORE_API const char *score_status_string(score_status status);
 
 /* The message of the last failed call on this thread ("" when none failed yet). Never NULL; owned
-   by the library and valid until the next score_* call on this thread. */
+   by the library and valid until the next call that fails on this thread. */
 SCORE_API const char *score_last_error(void);
 
 /* Releases a string the library returned through a `char **`. NULL is a no-op. */
@@ -137,7 +140,7 @@ typedef struct score_model_config {
     int32_t num_kv_heads;      /* divides num_heads */
     int32_t intermediate_size; /* MLP width */
     int32_t max_seq_len;       /* longest prompt + both attempts, in tokens */
-    int32_t head_dim;          /* 0: hidden_size / num_heads */
+    int32_t head_dim;          /* 0: hidden_size / num_heads, rounded down (as transformers) */
     float rope_theta;          /* 10000 */
     float norm_eps;            /* 1e-5 */
     bool tie_embeddings;       /* true */
@@ -159,8 +162,8 @@ typedef struct score_policy_options {
 /* Fills *options with the defaults. NULL is a no-op. */
 SCORE_API void score_policy_options_init(score_policy_options *options);
 
-/* A new policy with random weights drawn from `seed`. `options` may be NULL. On success *out owns
-   the policy (release with score_policy_free); on failure *out is set to NULL. */
+/* A new policy with random weights drawn from `seed`. `config` NULL means the defaults;
+   `options` may be NULL. On success *out owns the policy (release with score_policy_free). */
 SCORE_API score_status score_policy_create(const score_model_config *config, uint64_t seed,
                                            const score_policy_options *options, score_policy **out);
 
@@ -173,7 +176,8 @@ SCORE_API score_status score_policy_load(const char *path, const score_policy_op
    atomically). */
 SCORE_API score_status score_policy_save(const score_policy *policy, const char *path);
 
-/* Releases a policy. NULL or an already freed policy is a no-op. Free a trainer before its policy. */
+/* Releases a policy handle. NULL or an already freed policy is a no-op. A trainer keeps its policy
+   alive: after freeing the handle, the trainer still trains (and saves) those weights. */
 SCORE_API void score_policy_free(score_policy *policy);
 
 typedef struct score_policy_info {
@@ -194,7 +198,8 @@ SCORE_API score_status score_tokenize(const score_policy *policy, const char *te
                                       size_t capacity, size_t *out_count);
 
 /* Decodes `count` tokens into a new string (*out_text, release with score_free). Bytes that do
-   not form valid UTF-8 become U+FFFD. An id outside the tokenizer fails. */
+   not form valid UTF-8 become U+FFFD. An id outside the tokenizer fails. count 0 gives "" (and
+   `tokens` may then be NULL). */
 SCORE_API score_status score_detokenize(const score_policy *policy, const int32_t *tokens, size_t count,
                                         char **out_text);
 
@@ -238,7 +243,7 @@ typedef struct score_correct_options {
     /* Gated mode: when true, attempt 2 is generated only if attempt 1's confidence is below
        gate_threshold (un-gated revision of a confident answer mostly adds noise). Default false. */
     bool gated;
-    float gate_threshold;      /* in [0, 1]; default 0.9 */
+    float gate_threshold;      /* in [0, 1] (checked only when gated); default 0.9 */
     int32_t confidence;        /* SCORE_CONFIDENCE_*; default SCORE_CONFIDENCE_MEAN_PROBABILITY */
 } score_correct_options;
 
@@ -343,7 +348,7 @@ typedef struct score_trainer_options {
     int32_t stage_i_steps;     /* default 150; 0 is the "w/o Stage I" ablation */
     int32_t stage_ii_steps;    /* default 150 */
     int32_t rounds;            /* >= 1; more than 1 interleaves the stages; default 1 */
-    int32_t single_turn_steps; /* for SCORE_PLAN_SINGLE_TURN; default 300 */
+    int32_t single_turn_steps; /* for SCORE_PLAN_SINGLE_TURN (checked only then); default 300 */
     float beta1;               /* KL weight of turn 2 in Stage I, of both turns in Stage II; 0.01 */
     float beta2;               /* KL weight of turn 1 in Stage I; 1.0 */
     float alpha;               /* Stage II shaping scale; 10 */
@@ -353,7 +358,8 @@ typedef struct score_trainer_options {
     float learning_rate;       /* AdamW; default 1e-4 */
     float weight_decay;        /* default 0 */
     float grad_clip;           /* global norm; 0 = no clipping; default 1 */
-    int32_t samples_per_prompt;/* k, >= 1 (leave-one-out needs 2); default 4 */
+    int32_t samples_per_prompt;/* k, >= 1; default 4 (with 1, leave-one-out has no other
+                                  sample and subtracts nothing) */
     float temperature;         /* sampling of both attempts during training; default 1 */
     float first_temperature;   /* attempt 1 only; < 0 (default -1) = temperature */
     int32_t max_new_tokens;    /* per attempt; default 8 */
@@ -363,9 +369,9 @@ typedef struct score_trainer_options {
 SCORE_API void score_trainer_options_init(score_trainer_options *options);
 
 /* A trainer over `policy`. The reference policy of the KL terms is a copy of `policy` as it is
-   now. The trainer updates `policy`'s weights in place and keeps a pointer to it: free the
-   trainer before the policy. Until a verifier is set, the trainer scores with
-   SCORE_VERIFIER_FINAL_ANSWER. `options` may be NULL. */
+   now. The trainer updates `policy`'s weights in place and keeps the policy alive. Until a
+   verifier is set, the trainer scores with SCORE_VERIFIER_FINAL_ANSWER. `options` may be NULL.
+   The plan decides each step's stage; steps past its end start the plan over. */
 SCORE_API score_status score_trainer_create(score_policy *policy, const score_trainer_options *options,
                                             score_trainer **out);
 
@@ -424,7 +430,8 @@ SCORE_API score_status score_trainer_compute_gradients(score_trainer *trainer, c
 
 /* The flat gradient buffer (one float per parameter, in the checkpoint's tensor order): *out_data
    points into the trainer and may be read and written until the next call on the trainer;
-   *out_count receives its length. */
+   *out_count receives its length. Its contents are the step's gradients only between
+   score_trainer_compute_gradients and score_trainer_apply_gradients. */
 SCORE_API score_status score_trainer_gradients(score_trainer *trainer, float **out_data, size_t *out_count);
 
 /* The second half of a step: clips the gradient buffer (as it is now), applies AdamW, and counts

@@ -59,8 +59,12 @@ public func scorePolicyCreate(_ config: UnsafePointer<score_model_config>?, _ se
     out?.pointee = nil
     return exported("score_policy_create") {
         let out = try Arguments.required(out, "out")
-        let c = try Arguments.required(config, "config").pointee
-        try Arguments.structSize(c.struct_size, of: "score_model_config", expected: MemoryLayout<score_model_config>.size)
+        var c = score_model_config()
+        scoreModelConfigInit(&c)
+        if let config {
+            c = config.pointee
+            try Arguments.structSize(c.struct_size, of: "score_model_config", expected: MemoryLayout<score_model_config>.size)
+        }
         let settings = try policySettings(options)
         guard c.head_dim >= 0 else { throw APIFailure.invalid("head_dim is \(c.head_dim), expected >= 0 (0 = derived)") }
         let modelConfig = ModelConfig(

@@ -219,7 +219,7 @@ struct SCoReSavedState: Codable {
         }
         guard completedSteps >= 0 else { throw invalid("completedSteps must be >= 0 (got \(completedSteps))") }
         guard optimizerStep >= 0 else { throw invalid("optimizerStep must be >= 0 (got \(optimizerStep))") }
-        guard problemCount >= 1 else { throw invalid("problemCount must be at least 1 (got \(problemCount))") }
+        guard problemCount >= 0 else { throw invalid("problemCount must be >= 0 (got \(problemCount))") }
     }
 
     /// FNV-1a (64-bit) over every prompt and reference, each followed by a 0 byte; stable across

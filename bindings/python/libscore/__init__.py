@@ -1,0 +1,64 @@
+"""libscore: teach a small language model to correct its own mistakes with SCoRe.
+
+Python bindings (ctypes, standard library only) to the C library libscore.so::
+
+    import libscore
+
+    with libscore.Policy({"hidden_size": 32, "num_layers": 2}, seed=1) as policy:
+        print(policy.self_correct("12+34=", max_new_tokens=8).final_text)
+
+The library is found through the LIBSCORE_PATH environment variable (a file or a folder), next
+to this package, or in a SwiftPM build folder (.build/release, .build/debug) above it.
+"""
+
+from ._library import EXPECTED_VERSION, library
+from .errors import (
+    Abort,
+    AbortedError,
+    BufferTooSmallError,
+    CallbackError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidFileError,
+    LibraryNotFoundError,
+    NonFiniteError,
+    ScoreError,
+    ScoreIOError,
+    StateError,
+    VersionMismatchError,
+)
+from .log import set_log_callback
+from .policy import Policy
+from .trainer import Trainer
+from .types import (
+    Correction,
+    EvalResult,
+    LogLevel,
+    Phase,
+    PolicyInfo,
+    SFTExample,
+    Stage,
+    StepStats,
+    VerifyItem,
+)
+
+__version__ = "0.2.0"
+
+
+def version():
+    """The loaded library's version string, "MAJOR.MINOR.PATCH"."""
+    return library().score_version_string().decode()
+
+
+def version_number():
+    """The loaded library's version as MAJOR * 10000 + MINOR * 100 + PATCH."""
+    return library().score_version_number()
+
+
+__all__ = [
+    "Abort", "AbortedError", "BufferTooSmallError", "CallbackError", "Correction", "EvalResult",
+    "EXPECTED_VERSION", "InternalError", "InvalidArgumentError", "InvalidFileError",
+    "LibraryNotFoundError", "LogLevel", "NonFiniteError", "Phase", "Policy", "PolicyInfo",
+    "SFTExample", "ScoreError", "ScoreIOError", "Stage", "StateError", "StepStats", "Trainer",
+    "VerifyItem", "VersionMismatchError", "set_log_callback", "version", "version_number",
+]

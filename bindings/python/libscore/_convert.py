@@ -1,0 +1,150 @@
+"""Checking Python arguments and turning them into C values (before any call into the library)."""
+
+import ctypes
+import os
+from collections.abc import Sequence
+from ctypes import c_char_p, c_int32
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def text(value, what):
+    """``value`` (a str) as NUL-terminated UTF-8 bytes; TypeError/ValueError otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError(f"{what} must not contain a NUL character")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{what} is not encodable as UTF-8: {error}") from None
+
+
+def optional_text(value, what):
+    """Like :func:`text`, but None stays None."""
+    return None if value is None else text(value, what)
+
+
+def path(value):
+    """A file-system path (str or os.PathLike) as bytes for the library."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, not {type(value).__name__}")
+    encoded = os.fsencode(value)
+    if b"\0" in encoded:
+        raise ValueError("path must not contain a NUL character")
+    return encoded
+
+
+def texts(values, what):
+    """A non-empty sequence of str as a ``const char *const *`` array (it keeps the bytes alive)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{what} must be a list or tuple of str, not {type(values).__name__}")
+    if len(values) == 0:
+        raise ValueError(f"{what} must not be empty")
+    encoded = [text(value, f"{what}[{index}]") for index, value in enumerate(values)]
+    return (c_char_p * len(encoded))(*encoded)
+
+
+def prompts_and_references(prompts, references):
+    """Both arrays for a training or evaluation call, after checking they match one to one."""
+    prompt_array = texts(prompts, "prompts")
+    reference_array = texts(references, "references")
+    if len(prompt_array) != len(reference_array):
+        raise ValueError(
+            f"prompts and references differ in length ({len(prompt_array)} vs {len(reference_array)})")
+    return prompt_array, reference_array
+
+
+def token_ids(values, what="tokens"):
+    """A sequence of int token ids as an ``int32_t`` array."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{what} must be a list or tuple of int, not {type(values).__name__}")
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int):
+            try:
+                value = value.__index__()
+            except (AttributeError, TypeError):
+                raise TypeError(f"{what}[{index}] must be an int, not {type(value).__name__}") from None
+        if not INT32_MIN <= value <= INT32_MAX:
+            raise ValueError(f"{what}[{index}] = {value} is outside int32")
+    return (c_int32 * len(values))(*(int(value) for value in values))
+
+
+def integer(value, what, low=INT32_MIN, high=INT32_MAX):
+    """An int argument in [low, high] (bool refused); int32 unless told otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{what} = {value} is outside [{low}, {high}]")
+    return value
+
+
+def seed(value, what="seed"):
+    """A uint64 seed."""
+    return integer(value, what, 0, 2**64 - 1)
+
+
+def number(value, what):
+    """A float argument (int accepted, bool refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a float, not {type(value).__name__}")
+    return float(value)
+
+
+def boolean(value, what):
+    """A bool argument."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
+    return value
+
+
+def field_converters(struct_type, skip=("struct_size",)):
+    """A converter per field of ``struct_type``, chosen by its C type (see :func:`set_fields`);
+    integers are range-checked, since ctypes would silently wrap them."""
+    def ranged(bits, signed):
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        return lambda value, what: integer(value, what, low, high)
+
+    by_type = {
+        ctypes.c_float: number, ctypes.c_double: number, ctypes.c_bool: boolean,
+        ctypes.c_int32: ranged(32, True), ctypes.c_uint32: ranged(32, False),
+        ctypes.c_int64: ranged(64, True), ctypes.c_uint64: ranged(64, False),
+    }
+    return {name: by_type[c_type] for name, c_type in struct_type._fields_
+            if name not in skip and c_type in by_type}
+
+
+def choice(value, names, what):
+    """An enum value given as one of ``names`` (a dict name -> code) or as the code itself."""
+    if isinstance(value, str):
+        try:
+            return names[value]
+        except KeyError:
+            raise ValueError(f"{what} must be one of {', '.join(map(repr, names))}, not {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return integer(int(value), what)
+    raise TypeError(f"{what} must be one of {', '.join(map(repr, names))}, not {type(value).__name__}")
+
+
+def set_fields(struct, values, converters, what):
+    """Sets ``struct`` fields from keyword ``values`` (None keeps the library's default).
+
+    ``converters`` maps each accepted field name to a function(value, name) -> C value.
+    """
+    for name, value in values.items():
+        if name not in converters:
+            raise TypeError(f"{what} got an unexpected option {name!r}")
+        if value is not None:
+            setattr(struct, name, converters[name](value, name))
+
+
+def decoded(value):
+    """Bytes the library returned as str (None stays None)."""
+    return None if value is None else value.decode("utf-8", errors="replace")
+
+
+def array_to_list(pointer, count):
+    """The first ``count`` values behind a ctypes pointer as a list (empty when NULL)."""
+    if not pointer or count == 0:
+        return []
+    return pointer[:count]

@@ -1,0 +1,28 @@
+"""Ownership of one native handle: freed exactly once, by whoever closes it first."""
+
+from ctypes import c_void_p
+
+
+class Handle:
+    """A live ``score_policy *`` or ``score_trainer *`` and the function that frees it."""
+
+    def __init__(self, pointer, free):
+        self.pointer = c_void_p(pointer)
+        self._free = free
+
+    @property
+    def closed(self):
+        """True once freed."""
+        return self.pointer is None
+
+    def get(self, what):
+        """The pointer; ValueError when already freed."""
+        if self.pointer is None:
+            raise ValueError(f"the {what} is closed")
+        return self.pointer
+
+    def free(self):
+        """Frees the handle; later calls do nothing."""
+        pointer, self.pointer = self.pointer, None
+        if pointer is not None:
+            self._free(pointer)

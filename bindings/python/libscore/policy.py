@@ -1,0 +1,225 @@
+"""Policy: a model, its tokenizer and the two-attempt format."""
+
+from collections.abc import Mapping
+from ctypes import POINTER, byref, c_float, c_int32, c_size_t, c_void_p
+
+from . import _convert, _structs
+from ._handle import Handle
+from ._library import check, library, take_string
+from .errors import ERR_BUFFER_TOO_SMALL
+from .types import Correction, PolicyInfo
+
+CONFIDENCE_MEASURES = {
+    "mean_probability": 0,
+    "minimum_probability": 1,
+    "sequence_probability": 2,
+}
+
+_CONFIG_FIELDS = _convert.field_converters(_structs.ModelConfig)
+_SAMPLING_FIELDS = _convert.field_converters(_structs.SamplingOptions)
+_CORRECT_FIELDS = dict(
+    _convert.field_converters(_structs.CorrectOptions),
+    confidence=lambda value, name: _convert.choice(value, CONFIDENCE_MEASURES, name),
+)
+
+
+def _policy_options(threads, instruction):
+    options = _structs.new(_structs.PolicyOptions)
+    library().score_policy_options_init(byref(options))
+    if threads is not None:
+        options.threads = _convert.integer(threads, "threads")
+    options.instruction = _convert.optional_text(instruction, "instruction")
+    return options
+
+
+def _filled(fill, c_type, capacity):
+    """Calls ``fill(buffer, capacity, byref(count))`` with a buffer of ``capacity`` values, again
+    with the size the library asks for if that was too small; returns (buffer, count)."""
+    count = c_size_t(0)
+    while True:
+        buffer = (c_type * max(capacity, 1))()
+        status = fill(buffer, capacity, byref(count))
+        if status == ERR_BUFFER_TOO_SMALL and count.value > capacity:
+            capacity = count.value
+            continue
+        check(status)
+        return buffer, count.value
+
+
+class Policy:
+    """A language model with its tokenizer and the two-attempt self-correction format.
+
+    ``Policy(config, seed)`` makes a model with random weights: ``config`` maps
+    ``score_model_config`` field names (``vocab_size``, ``hidden_size``, ``num_layers``,
+    ``num_heads``, ``num_kv_heads``, ``intermediate_size``, ``max_seq_len``, ``head_dim``,
+    ``rope_theta``, ``norm_eps``, ``tie_embeddings``, ``qkv_bias``) to values; fields left out keep
+    the library's defaults (:meth:`default_config`). ``threads`` sets the kernel threads and
+    ``instruction`` the text put between the attempts (None: the library's own).
+
+    Use it as a context manager or call :meth:`close`; a policy is used by one thread at a time.
+    """
+
+    def __init__(self, config=None, seed=0, *, threads=None, instruction=None):
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(f"config must be a mapping of field names, not {type(config).__name__}")
+        seed = _convert.seed(seed)
+        lib = library()
+        model_config = _structs.new(_structs.ModelConfig)
+        lib.score_model_config_init(byref(model_config))
+        _convert.set_fields(model_config, dict(config or {}), _CONFIG_FIELDS, "config")
+        options = _policy_options(threads, instruction)
+        pointer = c_void_p()
+        check(lib.score_policy_create(byref(model_config), seed, byref(options), byref(pointer)))
+        self._adopt(pointer)
+
+    def _adopt(self, pointer):
+        self._handle = Handle(pointer.value, library().score_policy_free)
+        self._trainer_handles = set()
+        self._vocab_size = None
+
+    @classmethod
+    def load(cls, path, *, threads=None, instruction=None):
+        """Loads a policy saved by :meth:`save` (a folder with config.json and model.safetensors).
+
+        Raises :class:`InvalidFileError` (or :class:`ScoreIOError`) for a missing or corrupt folder.
+        """
+        encoded = _convert.path(path)
+        options = _policy_options(threads, instruction)
+        pointer = c_void_p()
+        check(library().score_policy_load(encoded, byref(options), byref(pointer)))
+        policy = cls.__new__(cls)
+        policy._adopt(pointer)
+        return policy
+
+    @staticmethod
+    def default_config():
+        """The library's default model config as a dict (the ``tiny`` shape)."""
+        config = _structs.new(_structs.ModelConfig)
+        library().score_model_config_init(byref(config))
+        return {name: getattr(config, name) for name in _CONFIG_FIELDS}
+
+    def _pointer(self):
+        return self._handle.get("policy")
+
+    @property
+    def closed(self):
+        """True once :meth:`close` ran."""
+        return self._handle.closed
+
+    def close(self):
+        """Frees the policy, after closing any trainer still open over it. Safe to call twice."""
+        for handle in list(self._trainer_handles):
+            handle.free()
+        self._trainer_handles.clear()
+        self._handle.free()
+
+    def __enter__(self):
+        self._pointer()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
+            pass
+
+    def save(self, path):
+        """Saves the weights and config to the folder ``path`` (created if needed)."""
+        check(library().score_policy_save(self._pointer(), _convert.path(path)))
+
+    @property
+    def info(self):
+        """A :class:`PolicyInfo`: vocabulary and tokenizer sizes, context, threads, parameters."""
+        info = _structs.new(_structs.PolicyInfo)
+        check(library().score_policy_get_info(self._pointer(), byref(info)))
+        return PolicyInfo(
+            vocab_size=info.vocab_size,
+            tokenizer_size=info.tokenizer_size,
+            max_seq_len=info.max_seq_len,
+            threads=info.threads,
+            parameter_count=info.parameter_count,
+        )
+
+    def tokenize(self, text):
+        """The token ids of plain ``text`` (special-token names are not parsed)."""
+        encoded = _convert.text(text, "text")
+        pointer = self._pointer()
+        buffer, count = _filled(
+            lambda tokens, capacity, out: library().score_tokenize(pointer, encoded, tokens, capacity, out),
+            c_int32, len(encoded) + 1)
+        return buffer[:count]
+
+    def detokenize(self, ids):
+        """The text of token ``ids`` (bytes that are not valid UTF-8 become U+FFFD)."""
+        tokens = _convert.token_ids(ids)
+        text = c_void_p()
+        check(library().score_detokenize(self._pointer(), tokens, len(tokens), byref(text)))
+        return take_string(text.value)
+
+    def logits(self, ids):
+        """Next-token logits at every position of ``ids``: a list of ``len(ids)`` rows, each a
+        list of ``info.vocab_size`` floats (row i scores the token after ``ids[: i + 1]``)."""
+        tokens = _convert.token_ids(ids)
+        if len(tokens) == 0:
+            raise ValueError("ids must hold at least one token")
+        pointer = self._pointer()
+        if self._vocab_size is None:
+            self._vocab_size = self.info.vocab_size
+        buffer, count = _filled(
+            lambda out_logits, capacity, out: library().score_policy_logits(
+                pointer, tokens, len(tokens), out_logits, capacity, out),
+            c_float, len(tokens) * self._vocab_size)
+        width = count // len(tokens)
+        flat = buffer[:count]
+        return [flat[row * width:(row + 1) * width] for row in range(len(tokens))]
+
+    def generate(self, prompt, *, temperature=None, top_k=None, top_p=None, min_p=None,
+                 max_new_tokens=None, seed=None):
+        """One answer to ``prompt`` (the first attempt of the two-attempt format).
+
+        Options left as None keep the library's defaults (greedy, 64 tokens, seed 0).
+        """
+        encoded = _convert.text(prompt, "prompt")
+        options = _structs.new(_structs.SamplingOptions)
+        library().score_sampling_options_init(byref(options))
+        _convert.set_fields(options, dict(
+            temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+            max_new_tokens=max_new_tokens, seed=seed), _SAMPLING_FIELDS, "generate()")
+        text = c_void_p()
+        check(library().score_generate(self._pointer(), encoded, byref(options), byref(text)))
+        return take_string(text.value)
+
+    def self_correct(self, prompt, *, temperature=None, max_new_tokens=None, seed=None, gated=None,
+                     gate_threshold=None, confidence=None):
+        """Two-attempt self-correction of ``prompt``; returns a :class:`Correction`.
+
+        With ``gated=True`` attempt 2 is made only when attempt 1's confidence is below
+        ``gate_threshold``. ``confidence`` is "mean_probability" (default),
+        "minimum_probability" or "sequence_probability". None keeps the library's defaults.
+        """
+        encoded = _convert.text(prompt, "prompt")
+        options = _structs.new(_structs.CorrectOptions)
+        library().score_correct_options_init(byref(options))
+        _convert.set_fields(options, dict(
+            temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, gated=gated,
+            gate_threshold=gate_threshold, confidence=confidence), _CORRECT_FIELDS, "self_correct()")
+        result = POINTER(_structs.Correction)()
+        check(library().score_self_correct(self._pointer(), encoded, byref(options), byref(result)))
+        try:
+            value = result.contents
+            return Correction(
+                attempt1=_convert.decoded(value.attempt1),
+                attempt2=_convert.decoded(value.attempt2),
+                final_text=_convert.decoded(value.final_text),
+                tokens1=_convert.array_to_list(value.tokens1, value.count1),
+                logprobs1=_convert.array_to_list(value.logprobs1, value.count1),
+                tokens2=_convert.array_to_list(value.tokens2, value.count2),
+                logprobs2=_convert.array_to_list(value.logprobs2, value.count2),
+                confidence=value.confidence,
+                revised=value.revised,
+            )
+        finally:
+            library().score_correction_free(result)

@@ -1,0 +1,293 @@
+"""Trainer: SCoRe (and supervised steps) on a Policy, scored by a verifier."""
+
+import math
+from collections.abc import Sequence
+from ctypes import POINTER, byref, cast, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p
+
+from . import _callbacks, _convert, _structs
+from ._handle import Handle
+from ._library import check, library
+from .policy import Policy
+from .types import EvalResult, SFTExample, Stage, StepStats
+
+PLANS = {"score": 0, "single_turn": 1}
+SHAPINGS = {"progress": 0, "flip": 1, "none": 2}
+KL_ESTIMATORS = {"k1": 1, "k3": 3}
+BASELINES = {"leave_one_out": 0, "batch_mean": 1, "none": 2}
+BUILTIN_VERIFIERS = {"exact_match": 0, "final_answer": 1, "arithmetic": 2}
+EVAL_PROTOCOLS = {"greedy": 0, "mixed": 1}
+
+
+def _named(names):
+    return lambda value, name: _convert.choice(value, names, name)
+
+
+_OPTION_FIELDS = dict(
+    _convert.field_converters(_structs.TrainerOptions),
+    plan=_named(PLANS),
+    shaping=_named(SHAPINGS),
+    kl_estimator=_named(KL_ESTIMATORS),
+    baseline=_named(BASELINES),
+)
+
+
+def _stage(value):
+    try:
+        return Stage(value)
+    except ValueError:
+        return value
+
+
+def _step_stats(stats):
+    values = {name: getattr(stats, name) for name in _structs.STEP_STATS_VALUES}
+    return StepStats(step=stats.step, stage=_stage(stats.stage), episodes=stats.episodes, **values)
+
+
+def _sft_example(example, index):
+    if isinstance(example, SFTExample):
+        fields = (example.prompt, example.attempt1, example.attempt2)
+    elif isinstance(example, tuple) and len(example) in (2, 3):
+        fields = example + (None,) * (3 - len(example))
+    else:
+        raise TypeError(f"examples[{index}] must be an SFTExample or a (prompt, attempt1[, attempt2]) "
+                        f"tuple, not {type(example).__name__}")
+    prompt, attempt1, attempt2 = fields
+    return (_convert.text(prompt, f"examples[{index}].prompt"),
+            _convert.text(attempt1, f"examples[{index}].attempt1"),
+            _convert.optional_text(attempt2, f"examples[{index}].attempt2"))
+
+
+class Trainer:
+    """SCoRe training of ``policy``, which it updates in place.
+
+    Keyword options mirror ``score_trainer_options`` (unset ones keep the library's defaults):
+    ``plan`` ("score" | "single_turn"), ``stage_i_steps``, ``stage_ii_steps``, ``rounds``,
+    ``single_turn_steps``, ``beta1``, ``beta2``, ``alpha``, ``shaping`` ("progress" | "flip" |
+    "none"), ``kl_estimator`` ("k1" | "k3"), ``baseline`` ("leave_one_out" | "batch_mean" |
+    "none"), ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
+    ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``.
+
+    The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing
+    the policy closes its trainers). Until :meth:`set_verifier` or :meth:`use_builtin_verifier`,
+    attempts are scored by the built-in "final_answer" verifier.
+    """
+
+    def __init__(self, policy, **options):
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy, not {type(policy).__name__}")
+        lib = library()
+        trainer_options = _structs.new(_structs.TrainerOptions)
+        lib.score_trainer_options_init(byref(trainer_options))
+        _convert.set_fields(trainer_options, options, _OPTION_FIELDS, "Trainer()")
+        pointer = c_void_p()
+        check(lib.score_trainer_create(policy._pointer(), byref(trainer_options), byref(pointer)))
+        self._adopt(policy, pointer)
+
+    def _adopt(self, policy, pointer):
+        self._policy = policy
+        self._handle = Handle(pointer.value, library().score_trainer_free)
+        policy._trainer_handles.add(self._handle)
+        self._errors = _callbacks.CallbackErrors()
+        self._verifier = None
+        self._progress = None
+        # Every ctypes callback handed to the library, kept alive as long as the trainer.
+        self._callbacks = []
+
+    @classmethod
+    def resume(cls, policy, path):
+        """Continues a run saved by :meth:`save`: loads the saved weights into ``policy`` (same
+        shape) and returns a new trainer. Verifier and progress callbacks are not saved: set them
+        again."""
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy, not {type(policy).__name__}")
+        encoded = _convert.path(path)
+        pointer = c_void_p()
+        check(library().score_trainer_resume(policy._pointer(), encoded, byref(pointer)))
+        trainer = cls.__new__(cls)
+        trainer._adopt(policy, pointer)
+        return trainer
+
+    @property
+    def policy(self):
+        """The policy this trainer updates."""
+        return self._policy
+
+    def _pointer(self):
+        return self._handle.get("trainer")
+
+    @property
+    def closed(self):
+        """True once :meth:`close` ran (or the policy was closed)."""
+        return self._handle.closed
+
+    def close(self):
+        """Frees the trainer (not its policy). Safe to call twice."""
+        self._handle.free()
+        self._policy._trainer_handles.discard(self._handle)
+
+    def __enter__(self):
+        self._pointer()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
+            pass
+
+    # Verifiers and progress
+
+    def set_verifier(self, verifier):
+        """Scores attempts with ``verifier(items) -> rewards``: ``items`` is a list of
+        :class:`VerifyItem`, the result one float per item (1 correct, 0 wrong; >= 0.5 counts
+        as correct). An exception it raises ends the step (nothing changes) and is re-raised by
+        the call; raising :class:`Abort` makes the call fail with :class:`AbortedError`."""
+        if not callable(verifier):
+            raise TypeError(f"verifier must be callable, not {type(verifier).__name__}")
+        callback = _callbacks.verifier(verifier, self._errors)
+        self._callbacks.append(callback)
+        check(library().score_trainer_set_verifier(self._pointer(), callback, None))
+        self._verifier = verifier
+
+    def use_builtin_verifier(self, name):
+        """Scores attempts with a built-in verifier: "exact_match", "final_answer" or "arithmetic"."""
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        kind = _convert.choice(name, BUILTIN_VERIFIERS, "name")
+        check(library().score_trainer_set_builtin_verifier(self._pointer(), kind))
+        self._verifier = None
+
+    @property
+    def verifier(self):
+        """The Python verifier in use, or None for a built-in one."""
+        return self._verifier
+
+    def set_progress(self, progress):
+        """Calls ``progress(phase, done, total)`` during steps and evaluations (None: no calls).
+
+        ``phase`` is a :class:`Phase`. Returning False or raising :class:`Abort` stops the call
+        with :class:`AbortedError`; any other exception stops it and is re-raised.
+        """
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+        callback = _structs.PROGRESS_FN() if progress is None else _callbacks.progress(progress, self._errors)
+        self._callbacks.append(callback)
+        check(library().score_trainer_set_progress(self._pointer(), callback, None))
+        self._progress = progress
+
+    @property
+    def progress(self):
+        """The progress callback (settable; see :meth:`set_progress`)."""
+        return self._progress
+
+    @progress.setter
+    def progress(self, progress):
+        self.set_progress(progress)
+
+    # Training
+
+    def _stats_call(self, function, prompts, references):
+        prompt_array, reference_array = _convert.prompts_and_references(prompts, references)
+        pointer = self._pointer()
+        stats = _structs.new(_structs.StepStats)
+        self._errors.run(lambda: function(pointer, prompt_array, reference_array, len(prompt_array),
+                                          byref(stats)))
+        return _step_stats(stats)
+
+    def step(self, prompts, references):
+        """One SCoRe step over ``prompts`` (``references[i]`` goes to the verifier with prompt i):
+        samples both attempts, scores them, applies one AdamW update. Returns :class:`StepStats`.
+        On any failure (including the verifier's exception, re-raised here) nothing changes."""
+        return self._stats_call(library().score_trainer_step, prompts, references)
+
+    def compute_gradients(self, prompts, references):
+        """The first half of :meth:`step`: fills the gradient buffer (:meth:`gradients`) without
+        updating the weights. Returns the step's :class:`StepStats` (``grad_norm`` 0)."""
+        return self._stats_call(library().score_trainer_compute_gradients, prompts, references)
+
+    def gradients(self):
+        """The trainer's flat gradient buffer (one float per parameter) as a ctypes float array
+        over the library's memory, read- and writable in place (``memoryview(g)`` works too).
+
+        It is valid only until the next call on this trainer (or its policy); do not keep it.
+        """
+        data = POINTER(c_float)()
+        count = c_size_t(0)
+        check(library().score_trainer_gradients(self._pointer(), byref(data), byref(count)))
+        if count.value == 0 or not data:
+            return (c_float * 0)()
+        buffer = (c_float * count.value).from_address(cast(data, c_void_p).value)
+        buffer._trainer = self  # the library's memory lives as long as the trainer
+        return buffer
+
+    def apply_gradients(self):
+        """The second half of :meth:`step`: clips the gradient buffer as it is now, applies AdamW
+        and counts the step. Returns the gradient norm before clipping. Raises
+        :class:`StateError` without pending gradients, :class:`NonFiniteError` for a NaN in them."""
+        norm = c_double(0.0)
+        check(library().score_trainer_apply_gradients(self._pointer(), byref(norm)))
+        return norm.value
+
+    def _progress_state(self):
+        stage = c_int32(0)
+        steps = c_int64(0)
+        check(library().score_trainer_progress(self._pointer(), byref(stage), byref(steps)))
+        return stage.value, steps.value
+
+    @property
+    def next_stage(self):
+        """The :class:`Stage` the next step runs."""
+        return _stage(self._progress_state()[0])
+
+    @property
+    def completed_steps(self):
+        """The number of steps completed."""
+        return self._progress_state()[1]
+
+    def evaluate(self, prompts, references, protocol="greedy", seed=0):
+        """Two-attempt evaluation, one episode per prompt, scored by the trainer's verifier.
+
+        ``protocol`` is "greedy" (both attempts greedy) or "mixed" (attempt 1 sampled at
+        temperature 1, attempt 2 greedy). Changes no weights. Returns :class:`EvalResult`.
+        """
+        prompt_array, reference_array = _convert.prompts_and_references(prompts, references)
+        if not isinstance(protocol, str):
+            raise TypeError(f"protocol must be a str, not {type(protocol).__name__}")
+        code = _convert.choice(protocol, EVAL_PROTOCOLS, "protocol")
+        seed = _convert.seed(seed)
+        pointer = self._pointer()
+        result = _structs.new(_structs.EvalResult)
+        self._errors.run(lambda: library().score_trainer_evaluate(
+            pointer, prompt_array, reference_array, len(prompt_array), code, seed, byref(result)))
+        values = {name: getattr(result, name) for name in _structs.EVAL_RESULT_VALUES}
+        return EvalResult(count=result.count, **values)
+
+    def sft_step(self, examples, learning_rate):
+        """One supervised step over ``examples`` (:class:`SFTExample` or ``(prompt, attempt1)``
+        / ``(prompt, attempt1, attempt2)`` tuples) at ``learning_rate``; returns the mean token
+        loss. Call :meth:`reset_reference` before RL from the result."""
+        if isinstance(examples, (str, bytes)) or not isinstance(examples, Sequence):
+            raise TypeError(f"examples must be a list of SFTExample, not {type(examples).__name__}")
+        if len(examples) == 0:
+            raise ValueError("examples must not be empty")
+        learning_rate = _convert.number(learning_rate, "learning_rate")
+        if not math.isfinite(learning_rate) or learning_rate < 0:
+            raise ValueError(f"learning_rate must be finite and >= 0, not {learning_rate}")
+        rows = (_structs.SFTExample * len(examples))(
+            *(_sft_example(example, index) for index, example in enumerate(examples)))
+        loss = c_float(0.0)
+        check(library().score_trainer_sft_step(self._pointer(), rows, len(examples), learning_rate,
+                                               byref(loss)))
+        return loss.value
+
+    def reset_reference(self):
+        """Makes the KL reference a copy of the policy as it is now and clears the optimizer."""
+        check(library().score_trainer_reset_reference(self._pointer()))
+
+    def save(self, path):
+        """Saves everything the run needs to continue exactly to the folder ``path``
+        (see :meth:`resume`)."""
+        check(library().score_trainer_save(self._pointer(), _convert.path(path)))

@@ -1,0 +1,94 @@
+"""Finding and loading the library, its version, errors and the log callback."""
+
+from pathlib import Path
+
+import pytest
+
+import libscore
+from libscore import _library
+from conftest import make_policy
+
+
+def test_version_matches_the_bindings():
+    major, minor = libscore.EXPECTED_VERSION
+    text = libscore.version()
+    assert text.split(".")[:2] == [str(major), str(minor)]
+    number = libscore.version_number()
+    assert (number // 10000, number // 100 % 100) == (major, minor)
+    assert text == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+
+
+def test_environment_variable_names_a_folder_or_a_file(monkeypatch, tmp_path):
+    monkeypatch.setenv(_library.ENVIRONMENT_VARIABLE, str(tmp_path))
+    assert _library.candidate_paths() == [tmp_path / _library.LIBRARY_NAME]
+    file = tmp_path / "custom.so"
+    monkeypatch.setenv(_library.ENVIRONMENT_VARIABLE, str(file))
+    assert _library.candidate_paths() == [file]
+
+
+def test_missing_library_error_lists_where_it_looked(monkeypatch, tmp_path):
+    monkeypatch.setenv(_library.ENVIRONMENT_VARIABLE, str(tmp_path))
+    with pytest.raises(libscore.LibraryNotFoundError) as caught:
+        _library._find()
+    assert str(tmp_path / _library.LIBRARY_NAME) in str(caught.value)
+    assert _library.ENVIRONMENT_VARIABLE in str(caught.value)
+
+
+def test_default_search_covers_package_folder_and_build_folders(monkeypatch):
+    monkeypatch.delenv(_library.ENVIRONMENT_VARIABLE, raising=False)
+    paths = _library.candidate_paths()
+    assert paths[0] == Path(libscore.__file__).resolve().parent / _library.LIBRARY_NAME
+    tails = {path.parts[-3:] for path in paths[1:]}
+    assert (".build", "release", _library.LIBRARY_NAME) in tails
+    assert (".build", "debug", _library.LIBRARY_NAME) in tails
+
+
+def test_errors_carry_status_and_message(tmp_path):
+    with pytest.raises(libscore.ScoreError) as caught:
+        libscore.Policy.load(tmp_path / "missing")
+    assert caught.value.status in (-2, -3)
+    assert caught.value.message
+    assert caught.value.message in str(caught.value)
+
+
+def test_log_callback_receives_lines(tmp_path):
+    lines = []
+    libscore.set_log_callback(lambda level, message: lines.append((level, message)), "debug")
+    try:
+        with make_policy() as policy:
+            policy.save(tmp_path / "model")
+        with pytest.raises(libscore.ScoreError):
+            libscore.Policy.load(tmp_path / "missing")
+    finally:
+        libscore.set_log_callback(None)
+    assert lines, "the library logged nothing on save or on a failed load"
+    assert all(isinstance(level, libscore.LogLevel) and isinstance(text, str) for level, text in lines)
+    assert all("\n" not in text for _, text in lines)
+
+
+def test_log_callback_level_filters_and_errors_in_it_are_contained(tmp_path, capsys):
+    lines = []
+
+    def failing(level, message):
+        lines.append(level)
+        raise RuntimeError("a broken log handler")
+
+    libscore.set_log_callback(failing, libscore.LogLevel.ERROR)
+    try:
+        with make_policy() as policy:
+            policy.save(tmp_path / "model")  # INFO: filtered out
+        with pytest.raises(libscore.ScoreError):
+            libscore.Policy.load(tmp_path / "missing")
+    finally:
+        libscore.set_log_callback(None)
+    assert lines and all(level >= libscore.LogLevel.ERROR for level in lines)
+    assert "a broken log handler" in capsys.readouterr().err
+
+
+def test_log_callback_arguments_are_checked():
+    with pytest.raises(ValueError):
+        libscore.set_log_callback(print, "loud")
+    with pytest.raises(TypeError):
+        libscore.set_log_callback("print")
+    with pytest.raises(libscore.InvalidArgumentError):
+        libscore.set_log_callback(print, 7)

@@ -1,0 +1,176 @@
+"""Policy: lifetime, text, logits, generation, self-correction, save and load."""
+
+import math
+
+import pytest
+
+import libscore
+from conftest import INSTRUCTION, TINY, make_policy, probe_logits
+
+
+def test_create_and_describe(policy):
+    info = policy.info
+    assert info.vocab_size == TINY["vocab_size"]
+    assert info.tokenizer_size == 262
+    assert info.max_seq_len == TINY["max_seq_len"]
+    assert info.threads == 1
+    assert info.parameter_count > 0
+
+
+def test_default_config_comes_from_the_library():
+    config = libscore.Policy.default_config()
+    assert config["vocab_size"] >= 262 and config["hidden_size"] > 0
+    assert set(TINY) <= set(config)
+
+
+def test_close_twice_and_context_manager():
+    policy = make_policy()
+    assert not policy.closed
+    policy.close()
+    policy.close()
+    assert policy.closed
+    with pytest.raises(ValueError, match="closed"):
+        policy.tokenize("x")
+    with make_policy() as other:
+        assert other.tokenize("a") == [97]
+    assert other.closed
+
+
+def test_tokenize_round_trip_including_non_ascii(policy):
+    for text in ["12+34=46", "", "héllo wörld — ✓ 日本語 🙂", "<|user|> is plain text"]:
+        ids = policy.tokenize(text)
+        assert all(isinstance(token, int) for token in ids)
+        assert policy.detokenize(ids) == text
+    assert policy.tokenize("é") == list("é".encode("utf-8"))
+
+
+def test_detokenize_refuses_ids_outside_the_tokenizer(policy):
+    with pytest.raises(libscore.InvalidArgumentError) as caught:
+        policy.detokenize([65, 300])
+    assert caught.value.status == -1 and caught.value.message
+
+
+def test_detokenize_replaces_invalid_utf8(policy):
+    assert policy.detokenize([0xC3]) == "\ufffd"
+
+
+def test_logits_shape(policy):
+    ids = policy.tokenize("12+34=")
+    rows = policy.logits(ids)
+    assert len(rows) == len(ids)
+    assert all(len(row) == TINY["vocab_size"] for row in rows)
+    assert all(math.isfinite(value) for row in rows for value in row)
+
+
+def test_logits_refuses_empty_and_too_long_input(policy):
+    with pytest.raises(ValueError):
+        policy.logits([])
+    with pytest.raises(libscore.InvalidArgumentError):
+        policy.logits([65] * (TINY["max_seq_len"] + 1))
+
+
+def test_generate_is_greedy_and_deterministic_by_default(policy):
+    first = policy.generate("12+34=", max_new_tokens=6)
+    assert isinstance(first, str)
+    assert policy.generate("12+34=", max_new_tokens=6) == first
+    sampled = policy.generate("12+34=", max_new_tokens=6, temperature=1.0, top_k=20, seed=3)
+    assert sampled == policy.generate("12+34=", max_new_tokens=6, temperature=1.0, top_k=20, seed=3)
+
+
+def test_self_correct_greedy_is_deterministic(policy):
+    first = policy.self_correct("12+34=", max_new_tokens=6)
+    second = policy.self_correct("12+34=", max_new_tokens=6)
+    assert first == second
+    assert isinstance(first, libscore.Correction)
+    assert first.revised and first.attempt2 is not None
+    assert first.final_text == first.attempt2
+    assert 1 <= len(first.tokens1) <= 6 and len(first.logprobs1) == len(first.tokens1)
+    assert 1 <= len(first.tokens2) <= 6 and len(first.logprobs2) == len(first.tokens2)
+    assert all(value <= 0 for value in first.logprobs1 + first.logprobs2)
+    assert 0.0 <= first.confidence <= 1.0
+
+
+def test_self_correct_gate(policy):
+    never = policy.self_correct("12+34=", max_new_tokens=6, gated=True, gate_threshold=0.0)
+    assert not never.revised
+    assert never.attempt2 is None and never.tokens2 == [] and never.logprobs2 == []
+    assert never.final_text == never.attempt1
+    for measure in libscore.policy.CONFIDENCE_MEASURES:
+        gated = policy.self_correct("12+34=", max_new_tokens=6, gated=True, gate_threshold=1.0,
+                                    confidence=measure)
+        assert 0.0 <= gated.confidence <= 1.0
+        assert gated.revised == (gated.confidence < 1.0)
+    with pytest.raises(libscore.InvalidArgumentError):
+        policy.self_correct("12+34=", gated=True, gate_threshold=2.0)
+    with pytest.raises(ValueError):
+        policy.self_correct("12+34=", confidence="loudest")
+
+
+def test_save_then_load_gives_identical_logits(policy, tmp_path):
+    folder = tmp_path / "model"
+    policy.save(folder)
+    assert (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+    with libscore.Policy.load(str(folder), threads=1, instruction=INSTRUCTION) as loaded:
+        assert probe_logits(loaded) == probe_logits(policy)
+        assert loaded.info == policy.info
+
+
+def test_load_missing_folder(tmp_path):
+    with pytest.raises((libscore.InvalidFileError, libscore.ScoreIOError)) as caught:
+        libscore.Policy.load(tmp_path / "nowhere")
+    assert caught.value.message
+
+
+def test_load_corrupt_folder(policy, tmp_path):
+    folder = tmp_path / "model"
+    policy.save(folder)
+    (folder / "model.safetensors").write_bytes(b"\x07garbage, not a safetensors file" * 3)
+    with pytest.raises((libscore.InvalidFileError, libscore.ScoreIOError)) as caught:
+        libscore.Policy.load(folder)
+    assert caught.value.message
+
+
+def test_bad_config_is_refused_by_the_library():
+    with pytest.raises(libscore.InvalidArgumentError):
+        libscore.Policy(dict(TINY, num_kv_heads=3), seed=1)
+    with pytest.raises(TypeError, match="unexpected option"):
+        libscore.Policy(dict(TINY, hidden=32))
+
+
+def test_wrong_types_raise_type_error(policy):
+    with pytest.raises(TypeError):
+        policy.tokenize(b"bytes")
+    with pytest.raises(TypeError):
+        policy.generate(42)
+    with pytest.raises(TypeError):
+        policy.self_correct(None)
+    with pytest.raises(TypeError):
+        policy.detokenize("abc")
+    with pytest.raises(TypeError):
+        policy.detokenize([1.5])
+    with pytest.raises(TypeError):
+        policy.logits([65, "B"])
+    with pytest.raises(TypeError):
+        policy.generate("x", max_new_tokens=2.5)
+    with pytest.raises(TypeError):
+        policy.self_correct("x", gated="yes")
+    with pytest.raises(TypeError):
+        policy.save(3)
+    with pytest.raises(TypeError):
+        libscore.Policy(TINY, seed="1")
+    with pytest.raises(TypeError):
+        libscore.Policy(TINY, seed=1, threads=1.0)
+    with pytest.raises(TypeError):
+        libscore.Policy([("hidden_size", 32)])
+    with pytest.raises(ValueError):
+        policy.generate("x", max_new_tokens=2**40)
+    with pytest.raises(ValueError):
+        policy.generate("x", seed=-1)
+    with pytest.raises(ValueError):
+        libscore.Policy(TINY, seed=2**64)
+    with pytest.raises(ValueError):
+        policy.detokenize([2**31])
+    with pytest.raises(ValueError):
+        policy.tokenize("nul\0inside")
+    with pytest.raises(ValueError):
+        policy.tokenize("lone surrogate \ud800")

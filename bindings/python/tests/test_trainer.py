@@ -1,0 +1,339 @@
+"""Trainer: steps with Python and built-in verifiers, failures, split steps, SFT, save/resume."""
+
+import gc
+import math
+
+import pytest
+
+import libscore
+from conftest import FAST_TRAINING, PROMPTS, REFERENCES, make_policy, probe_logits, varied_rewards
+
+
+def test_step_with_a_python_verifier(trainer):
+    seen = []
+
+    def verifier(items):
+        seen.extend(items)
+        return varied_rewards(items)
+
+    trainer.set_verifier(verifier)
+    assert trainer.next_stage == libscore.Stage.STAGE_I and trainer.completed_steps == 0
+    stats = trainer.step(PROMPTS, REFERENCES)
+    assert isinstance(stats, libscore.StepStats)
+    assert stats.step == 1 and trainer.completed_steps == 1
+    assert stats.stage == libscore.Stage.STAGE_I
+    assert stats.episodes == len(PROMPTS) * FAST_TRAINING["samples_per_prompt"]
+    for name, value in vars(stats).items():
+        assert math.isfinite(value), name
+    assert 0 <= stats.acc_t1_pct <= 100 and 0 <= stats.acc_t2_pct <= 100
+    turns = {item.turn for item in seen}
+    assert turns == {1, 2}
+    for item in seen:
+        assert isinstance(item, libscore.VerifyItem)
+        assert (item.prompt, item.reference) in set(zip(PROMPTS, REFERENCES))
+        assert isinstance(item.response, str)
+        assert (item.first_attempt is None) == (item.turn == 1)
+
+
+def test_verifier_exception_surfaces_then_the_trainer_still_works(trainer):
+    class Broken(Exception):
+        pass
+
+    def broken(items):
+        raise Broken("the verifier failed")
+
+    before = probe_logits(trainer.policy)
+    trainer.set_verifier(broken)
+    with pytest.raises(Broken, match="the verifier failed") as caught:
+        trainer.step(PROMPTS, REFERENCES)
+    assert isinstance(caught.value.__cause__, libscore.CallbackError)
+    assert trainer.completed_steps == 0
+    assert probe_logits(trainer.policy) == before
+    trainer.set_verifier(varied_rewards)
+    assert trainer.step(PROMPTS, REFERENCES).step == 1
+
+
+def test_nan_reward_fails_and_changes_nothing(trainer):
+    before = probe_logits(trainer.policy)
+    trainer.set_verifier(lambda items: [math.nan] * len(items))
+    with pytest.raises(libscore.NonFiniteError) as caught:
+        trainer.step(PROMPTS, REFERENCES)
+    assert caught.value.status == -6 and caught.value.message
+    assert probe_logits(trainer.policy) == before
+    assert trainer.completed_steps == 0
+
+
+@pytest.mark.parametrize("result, error", [
+    (lambda items: [1.0] * (len(items) + 1), ValueError),
+    (lambda items: [], ValueError),
+    (lambda items: 1.0, TypeError),
+    (lambda items: "1" * len(items), TypeError),
+    (lambda items: None, TypeError),
+    (lambda items: ["1"] * len(items), TypeError),
+])
+def test_malformed_verifier_results_are_errors(trainer, result, error):
+    before = probe_logits(trainer.policy)
+    trainer.set_verifier(result)
+    with pytest.raises(error):
+        trainer.step(PROMPTS, REFERENCES)
+    assert probe_logits(trainer.policy) == before
+    trainer.set_verifier(varied_rewards)
+    trainer.step(PROMPTS, REFERENCES)
+
+
+def test_verifier_may_return_ints_bools_and_tuples(trainer):
+    trainer.set_verifier(lambda items: tuple(item.turn == 2 for item in items))
+    trainer.step(PROMPTS, REFERENCES)
+    trainer.set_verifier(lambda items: [len(item.response) % 2 for item in items])
+    trainer.step(PROMPTS, REFERENCES)
+
+
+def test_abort_from_the_verifier(trainer):
+    def abort(items):
+        raise libscore.Abort("stop now")
+
+    trainer.set_verifier(abort)
+    with pytest.raises(libscore.AbortedError) as caught:
+        trainer.step(PROMPTS, REFERENCES)
+    assert caught.value.status == -5
+    assert isinstance(caught.value.__cause__, libscore.Abort)
+    assert trainer.completed_steps == 0
+
+
+def test_verifier_callback_survives_garbage_collection():
+    with make_policy() as policy:
+        trainer = libscore.Trainer(policy, **FAST_TRAINING)
+        trainer.set_verifier(lambda items: [float(len(item.response) % 2) for item in items])
+        gc.collect()
+        assert trainer.step(PROMPTS, REFERENCES).step == 1
+        trainer.close()
+
+
+def test_trainer_keeps_its_policy_alive():
+    trainer = libscore.Trainer(make_policy(), **FAST_TRAINING)
+    gc.collect()
+    trainer.use_builtin_verifier("exact_match")
+    assert trainer.step(PROMPTS, REFERENCES).step == 1
+    assert not trainer.policy.closed
+    trainer.close()
+    trainer.close()
+    trainer.policy.close()
+
+
+def test_closing_the_policy_closes_its_trainer():
+    policy = make_policy()
+    trainer = libscore.Trainer(policy, **FAST_TRAINING)
+    policy.close()
+    assert trainer.closed
+    with pytest.raises(ValueError, match="closed"):
+        trainer.step(PROMPTS, REFERENCES)
+    trainer.close()
+    with pytest.raises(ValueError, match="closed"):
+        libscore.Trainer(policy)
+
+
+@pytest.mark.parametrize("name", ["exact_match", "final_answer", "arithmetic"])
+def test_builtin_verifiers(trainer, name):
+    trainer.use_builtin_verifier(name)
+    assert trainer.verifier is None
+    stats = trainer.step(PROMPTS, REFERENCES)
+    assert stats.step == 1 and math.isfinite(stats.loss)
+
+
+def test_builtin_verifier_names_are_checked(trainer):
+    with pytest.raises(ValueError):
+        trainer.use_builtin_verifier("fuzzy")
+    with pytest.raises(TypeError):
+        trainer.use_builtin_verifier(0)
+    with pytest.raises(TypeError):
+        trainer.set_verifier("exact_match")
+
+
+def test_argument_checks(trainer):
+    with pytest.raises(ValueError, match="length"):
+        trainer.step(PROMPTS, REFERENCES[:1])
+    with pytest.raises(ValueError):
+        trainer.step([], [])
+    with pytest.raises(TypeError):
+        trainer.step("12+34=", "46")
+    with pytest.raises(TypeError):
+        trainer.step([12], ["46"])
+    with pytest.raises(TypeError):
+        trainer.evaluate(PROMPTS, [46, 15])
+    with pytest.raises(ValueError):
+        trainer.evaluate(PROMPTS, REFERENCES, protocol="best")
+    with pytest.raises(TypeError):
+        trainer.sft_step([("12+34=", 46)], 1e-3)
+    with pytest.raises(TypeError):
+        trainer.sft_step([("12+34=", "46")], "fast")
+    with pytest.raises(TypeError):
+        libscore.Trainer("policy")
+    with pytest.raises(TypeError, match="unexpected option"):
+        libscore.Trainer(trainer.policy, learning_rates=1e-3)
+    with pytest.raises(TypeError):
+        libscore.Trainer(trainer.policy, samples_per_prompt=2.5)
+    with pytest.raises(ValueError):
+        libscore.Trainer(trainer.policy, shaping="sharp")
+    with pytest.raises(libscore.InvalidArgumentError):
+        libscore.Trainer(trainer.policy, samples_per_prompt=0)
+
+
+def test_named_options(policy):
+    with libscore.Trainer(policy, plan="single_turn", shaping="flip", kl_estimator="k1",
+                          baseline="batch_mean", **FAST_TRAINING) as trainer:
+        assert trainer.next_stage == libscore.Stage.SINGLE_TURN
+        trainer.set_verifier(varied_rewards)
+        assert trainer.step(PROMPTS, REFERENCES).stage == libscore.Stage.SINGLE_TURN
+
+
+def test_stages_follow_the_plan(policy):
+    with libscore.Trainer(policy, stage_i_steps=1, stage_ii_steps=1, **FAST_TRAINING) as trainer:
+        trainer.set_verifier(varied_rewards)
+        assert trainer.step(PROMPTS, REFERENCES).stage == libscore.Stage.STAGE_I
+        assert trainer.next_stage == libscore.Stage.STAGE_II
+        assert trainer.step(PROMPTS, REFERENCES).stage == libscore.Stage.STAGE_II
+
+
+def test_evaluate(trainer):
+    before = probe_logits(trainer.policy)
+    trainer.use_builtin_verifier("arithmetic")
+    result = trainer.evaluate(PROMPTS, REFERENCES)
+    assert isinstance(result, libscore.EvalResult) and result.count == len(PROMPTS)
+    assert 0 <= result.acc_t1_pct <= 100 and 0 <= result.acc_t2_pct <= 100
+    assert result == trainer.evaluate(PROMPTS, REFERENCES, protocol="greedy")
+    mixed = trainer.evaluate(PROMPTS, REFERENCES, protocol="mixed", seed=7)
+    assert mixed.count == len(PROMPTS)
+    assert probe_logits(trainer.policy) == before
+
+
+def test_evaluate_with_a_python_verifier_and_its_errors(trainer):
+    trainer.set_verifier(lambda items: [1.0] * len(items))
+    result = trainer.evaluate(PROMPTS, REFERENCES)
+    assert result.acc_t1_pct == 100 and result.acc_t2_pct == 100
+
+    def broken(items):
+        raise KeyError("no such answer")
+
+    trainer.set_verifier(broken)
+    with pytest.raises(KeyError):
+        trainer.evaluate(PROMPTS, REFERENCES)
+
+
+def test_sft_step_lowers_the_loss(trainer):
+    example = libscore.SFTExample("12+34=", "46")
+    losses = [trainer.sft_step([example], 1e-2) for _ in range(5)]
+    assert all(math.isfinite(loss) for loss in losses)
+    assert losses[-1] < losses[0]
+    pair = trainer.sft_step([("12+34=", "45", "46"), ("7+8=", "15")], 1e-2)
+    assert math.isfinite(pair)
+    trainer.reset_reference()
+    trainer.step(PROMPTS, REFERENCES)
+
+
+def test_compute_and_apply_across_two_replicas():
+    with make_policy(seed=5) as first_policy, make_policy(seed=5) as second_policy:
+        assert probe_logits(first_policy) == probe_logits(second_policy)
+        with libscore.Trainer(first_policy, **FAST_TRAINING) as first, \
+                libscore.Trainer(second_policy, **FAST_TRAINING) as second:
+            first.set_verifier(varied_rewards)
+            second.set_verifier(varied_rewards)
+            stats = first.compute_gradients(PROMPTS, REFERENCES)
+            assert stats.grad_norm == 0 and math.isfinite(stats.loss)
+            second.compute_gradients(["3+4=", "20+22="], ["7", "42"])
+            first_gradients, second_gradients = first.gradients(), second.gradients()
+            assert len(first_gradients) == first_policy.info.parameter_count
+            assert len(memoryview(first_gradients)) == len(first_gradients)
+            mean = [(a + b) / 2 for a, b in zip(first_gradients, second_gradients)]
+            assert any(mean)
+            first_gradients[:] = mean
+            second_gradients[:] = mean
+            norm = first.apply_gradients()
+            assert norm > 0 and second.apply_gradients() == norm
+            assert first.completed_steps == second.completed_steps == 1
+        logits = probe_logits(first_policy)
+        assert logits == probe_logits(second_policy)
+        with make_policy(seed=5) as untouched:
+            assert logits != probe_logits(untouched)
+
+
+def test_apply_without_gradients_and_with_a_nan(trainer):
+    with pytest.raises(libscore.StateError):
+        trainer.apply_gradients()
+    trainer.compute_gradients(PROMPTS, REFERENCES)
+    before = probe_logits(trainer.policy)
+    trainer.gradients()[0] = math.nan
+    with pytest.raises(libscore.NonFiniteError):
+        trainer.apply_gradients()
+    assert probe_logits(trainer.policy) == before
+
+
+def test_save_and_resume_continue_like_an_uninterrupted_run(tmp_path):
+    folder = tmp_path / "run"
+    options = dict(FAST_TRAINING, stage_i_steps=1)  # the resumed step is the first of Stage II
+    with make_policy() as policy, libscore.Trainer(policy, **options) as trainer:
+        trainer.set_verifier(varied_rewards)
+        trainer.step(PROMPTS, REFERENCES)
+        trainer.save(folder)
+        uninterrupted = trainer.step(PROMPTS, REFERENCES)
+        assert uninterrupted.stage == libscore.Stage.STAGE_II
+        expected = probe_logits(policy)
+    with make_policy(seed=99) as policy:
+        with libscore.Trainer.resume(policy, folder) as resumed:
+            assert resumed.completed_steps == 1
+            assert resumed.next_stage == libscore.Stage.STAGE_II
+            resumed.set_verifier(varied_rewards)
+            stats = resumed.step(PROMPTS, REFERENCES)
+        assert (stats.step, stats.stage, stats.loss) == (2, uninterrupted.stage, uninterrupted.loss)
+        assert probe_logits(policy) == expected
+
+
+def test_resume_from_a_missing_folder(policy, tmp_path):
+    with pytest.raises(libscore.ScoreError) as caught:
+        libscore.Trainer.resume(policy, tmp_path / "nothing")
+    assert caught.value.status in (-2, -3) and caught.value.message
+
+
+def test_progress_callback_is_called(trainer):
+    calls = []
+    trainer.progress = lambda phase, done, total: calls.append((phase, done, total))
+    trainer.step(PROMPTS, REFERENCES)
+    phases = {phase for phase, _, _ in calls}
+    assert {libscore.Phase.ROLLOUT, libscore.Phase.VERIFY, libscore.Phase.BACKWARD} <= phases
+    assert all(0 <= done <= total for _, done, total in calls)
+    calls.clear()
+    trainer.evaluate(PROMPTS, REFERENCES)
+    assert libscore.Phase.EVALUATE in {phase for phase, _, _ in calls}
+    trainer.progress = None
+    calls.clear()
+    trainer.step(PROMPTS, REFERENCES)
+    assert calls == []
+
+
+@pytest.mark.parametrize("stop", ["return_false", "raise_abort"])
+def test_abort_through_progress(trainer, stop):
+    def progress(phase, done, total):
+        if phase == libscore.Phase.VERIFY:
+            if stop == "raise_abort":
+                raise libscore.Abort()
+            return False
+        return True
+
+    before = probe_logits(trainer.policy)
+    trainer.set_progress(progress)
+    with pytest.raises(libscore.AbortedError):
+        trainer.step(PROMPTS, REFERENCES)
+    assert trainer.completed_steps == 0
+    assert probe_logits(trainer.policy) == before
+    trainer.set_progress(None)
+    assert trainer.step(PROMPTS, REFERENCES).step == 1
+
+
+def test_progress_exception_surfaces(trainer):
+    def progress(phase, done, total):
+        raise ZeroDivisionError("bad progress bar")
+
+    trainer.set_progress(progress)
+    with pytest.raises(ZeroDivisionError):
+        trainer.step(PROMPTS, REFERENCES)
+    trainer.set_progress(None)
+    trainer.step(PROMPTS, REFERENCES)

@@ -30,7 +30,8 @@
  * - Threads. A handle is used by one thread at a time; separate handles are independent and may
  *   be used from different threads at once. A trainer uses (and updates) its policy, so the pair
  *   counts as one handle while the trainer lives. Callbacks run on the thread that made the call
- *   that triggers them, before that call returns.
+ *   that triggers them, before that call returns; a callback must not call functions on the
+ *   trainer or policy whose call is running it.
  * - Failure leaves things as they were. A step that fails (a verifier error, a NaN reward, an
  *   abort) applies no update; the trainer stays usable. On failure, a handle, string or result
  *   returned through an out-pointer is set to NULL.

@@ -13,7 +13,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed of weights, data, sampling.") var seed: UInt64 = 1
     @Option(help: "Threads for the kernels.") var threads = 2
     @Option(help: "Held-out problems to evaluate on.") var evalCount = 500
-    @Option(help: "Folder for metrics.jsonl, accuracy.svg and table.md (default runs/demo-seed<seed>).")
+    @Option(help: "Folder for metrics.jsonl, accuracy.svg, table.md and the base-model and score-model folders (default runs/demo-seed<seed>).")
     var out: String?
 
     func run() throws {
@@ -40,6 +40,6 @@ struct DemoCommand: ParsableCommand {
         try rowsJSON.write(to: folder.appendingPathComponent("table.json"), options: .atomic)
         print("\nAccuracies in % of \(evalCount) held-out problems, greedy; Δ = Acc@t2 − Acc@t1. "
               + "Total \(ProgressDisplay.clock(Date().timeIntervalSince(began))).")
-        print("Wrote \(folder.path)/table.md, table.json, metrics.jsonl and accuracy.svg.")
+        print("Wrote \(folder.path)/table.md, table.json, metrics.jsonl, accuracy.svg, base-model/ and score-model/.")
     }
 }

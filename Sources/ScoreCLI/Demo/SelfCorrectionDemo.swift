@@ -51,6 +51,7 @@ final class SelfCorrectionDemo {
     /// Runs every phase and returns the table rows.
     func run() throws -> [DemoRow] {
         let base = try buildBase()
+        try base.save(to: output.appendingPathComponent("base-model"))
         var rows = [try row("base") { base.copy() }]
         if !quick {
             rows.append(try selfRefineRow(base))
@@ -165,7 +166,10 @@ final class SelfCorrectionDemo {
                                                        stats.metrics.accuracyT1, stats.metrics.accuracyT2))
             if plot, stats.step % settings.plotEvery == 0 || trainer.isFinished { try record(stats.step) }
         }
-        if plot { try writePlot(curve, name: name) }
+        if plot {
+            try writePlot(curve, name: name)
+            try model.save(to: output.appendingPathComponent("score-model"))
+        }
         return model
     }
 

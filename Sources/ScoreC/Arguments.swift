@@ -55,6 +55,20 @@ enum Arguments {
         }
     }
 
+    /// The host's options struct (its struct_size checked), or the defaults `initialize` fills
+    /// when the pointer is NULL.
+    static func options<T>(_ pointer: UnsafePointer<T>?, _ type: String, structSize: (T) -> UInt32,
+                           defaults initialize: (UnsafeMutablePointer<T>?) -> Void) throws -> T {
+        if let pointer {
+            try Arguments.structSize(structSize(pointer.pointee), of: type, expected: MemoryLayout<T>.size)
+            return pointer.pointee
+        }
+        let value = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        defer { value.deallocate() }
+        initialize(value)
+        return value.pointee
+    }
+
     /// A finite float, else an error naming it.
     static func finite(_ value: Float, _ name: String) throws -> Float {
         guard value.isFinite else { throw APIFailure.invalid("\(name) is \(value), expected a finite number") }

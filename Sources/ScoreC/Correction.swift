@@ -85,13 +85,8 @@ public func scoreCorrectOptionsInit(_ options: UnsafeMutablePointer<score_correc
 
 /// The engine's options for a score_correct_options (NULL: defaults).
 private func selfCorrectOptions(_ options: UnsafePointer<score_correct_options>?) throws -> SelfCorrectOptions {
-    var o = score_correct_options()
-    scoreCorrectOptionsInit(&o)
-    if let options {
-        o = options.pointee
-        try Arguments.structSize(o.struct_size, of: "score_correct_options",
-                                 expected: MemoryLayout<score_correct_options>.size)
-    }
+    let o = try Arguments.options(options, "score_correct_options", structSize: \.struct_size,
+                                  defaults: scoreCorrectOptionsInit)
     let measure: ConfidenceMeasure
     switch o.confidence {
     case SCORE_CONFIDENCE_MEAN_PROBABILITY: measure = .meanProbability

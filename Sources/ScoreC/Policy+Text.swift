@@ -93,13 +93,8 @@ public func scoreGenerate(_ policy: OpaquePointer?, _ prompt: UnsafePointer<CCha
         let policy = try Policy.handles.object(policy)
         let out = try Arguments.required(outText, "out_text")
         let problem = try Arguments.text(prompt, "prompt")
-        var o = score_sampling_options()
-        scoreSamplingOptionsInit(&o)
-        if let options {
-            o = options.pointee
-            try Arguments.structSize(o.struct_size, of: "score_sampling_options",
-                                     expected: MemoryLayout<score_sampling_options>.size)
-        }
+        let o = try Arguments.options(options, "score_sampling_options", structSize: \.struct_size,
+                                      defaults: scoreSamplingOptionsInit)
         guard o.max_new_tokens >= 1 else { throw APIFailure.invalid("max_new_tokens is \(o.max_new_tokens), expected >= 1") }
         guard o.top_k >= 0 else { throw APIFailure.invalid("top_k is \(o.top_k), expected >= 0 (0 = off)") }
         var sampling = policy.format.attemptSampling(temperature: o.temperature, maxNewTokens: Int(o.max_new_tokens),

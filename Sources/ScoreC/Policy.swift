@@ -24,9 +24,8 @@ final class Policy {
 
 /// Threads and instruction from score_policy_options (NULL: defaults).
 private func policySettings(_ options: UnsafePointer<score_policy_options>?) throws -> (threads: Int, instruction: String?) {
-    guard let options else { return (1, nil) }
-    let o = options.pointee
-    try Arguments.structSize(o.struct_size, of: "score_policy_options", expected: MemoryLayout<score_policy_options>.size)
+    let o = try Arguments.options(options, "score_policy_options", structSize: \.struct_size,
+                                  defaults: scorePolicyOptionsInit)
     guard (1...256).contains(o.threads) else {
         throw APIFailure.invalid("score_policy_options.threads is \(o.threads), expected 1...256")
     }
@@ -59,12 +58,8 @@ public func scorePolicyCreate(_ config: UnsafePointer<score_model_config>?, _ se
     out?.pointee = nil
     return exported("score_policy_create") {
         let out = try Arguments.required(out, "out")
-        var c = score_model_config()
-        scoreModelConfigInit(&c)
-        if let config {
-            c = config.pointee
-            try Arguments.structSize(c.struct_size, of: "score_model_config", expected: MemoryLayout<score_model_config>.size)
-        }
+        let c = try Arguments.options(config, "score_model_config", structSize: \.struct_size,
+                                      defaults: scoreModelConfigInit)
         let settings = try policySettings(options)
         guard c.head_dim >= 0 else { throw APIFailure.invalid("head_dim is \(c.head_dim), expected >= 0 (0 = derived)") }
         let modelConfig = ModelConfig(

@@ -85,7 +85,6 @@ public func scoreTrainerSetProgress(_ trainer: OpaquePointer?, _ progress: score
 /// Copies a step's statistics into the host's struct (whose struct_size is checked).
 func write(_ stats: SCoReStepStats, episodes: Int, to out: UnsafeMutablePointer<score_step_stats>?) throws {
     guard let out else { return }
-    try Arguments.structSize(out.pointee.struct_size, of: "score_step_stats", expected: MemoryLayout<score_step_stats>.size)
     let m = stats.metrics
     let stage: Int32
     switch stats.stage {
@@ -107,26 +106,35 @@ func write(_ stats: SCoReStepStats, episodes: Int, to out: UnsafeMutablePointer<
         seconds: stats.seconds, rollout_seconds: stats.rolloutSeconds, tokens_per_second: stats.tokensPerSecond)
 }
 
-/// Checks the host's stats struct before any work, so a bad struct_size fails without a step.
-private func checkStatsStruct(_ out: UnsafeMutablePointer<score_step_stats>?) throws {
-    guard let out else { return }
-    try Arguments.structSize(out.pointee.struct_size, of: "score_step_stats", expected: MemoryLayout<score_step_stats>.size)
+/// Runs `body` (a whole step, or its first half) on the host's problems and writes its statistics;
+/// a bad stats struct_size fails before any work.
+private func stepCall(_ function: String, _ trainer: OpaquePointer?, _ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
+                      _ references: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+                      _ stats: UnsafeMutablePointer<score_step_stats>?,
+                      _ body: (SCoReTrainer, [SelfCorrectionProblem]) throws -> SCoReStepStats) -> score_status {
+    exported(function) {
+        let trainer = try Trainer.handles.object(trainer)
+        if let stats {
+            try Arguments.structSize(stats.pointee.struct_size, of: "score_step_stats",
+                                     expected: MemoryLayout<score_step_stats>.size)
+        }
+        let problems = try Trainer.problems(prompts, references, count: count)
+        let result = try body(trainer.engine, problems)
+        try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
+    }
 }
 
 @_cdecl("score_trainer_step")
 public func scoreTrainerStep(_ trainer: OpaquePointer?, _ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
                              _ references: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
                              _ stats: UnsafeMutablePointer<score_step_stats>?) -> score_status {
-    exported("score_trainer_step") {
-        let trainer = try Trainer.handles.object(trainer)
-        try checkStatsStruct(stats)
-        let problems = try Trainer.problems(prompts, references, count: count)
-        let result = try trainer.engine.step(on: problems)
-        try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
+    stepCall("score_trainer_step", trainer, prompts, references, count, stats) { engine, problems in
+        let result = try engine.step(on: problems)
         let m = result.metrics
         Log.write(SCORE_LOG_INFO, String(format: "step %d (%@): Acc@t1 %.1f Acc@t2 %.1f loss %.4f %.2fs", result.step,
                                          result.stage.rawValue, 100 * m.accuracyT1, 100 * m.accuracyT2,
                                          result.loss, result.seconds))
+        return result
     }
 }
 
@@ -134,12 +142,8 @@ public func scoreTrainerStep(_ trainer: OpaquePointer?, _ prompts: UnsafePointer
 public func scoreTrainerComputeGradients(_ trainer: OpaquePointer?, _ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
                                          _ references: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
                                          _ stats: UnsafeMutablePointer<score_step_stats>?) -> score_status {
-    exported("score_trainer_compute_gradients") {
-        let trainer = try Trainer.handles.object(trainer)
-        try checkStatsStruct(stats)
-        let problems = try Trainer.problems(prompts, references, count: count)
-        let result = try trainer.engine.computeGradients(on: problems)
-        try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
+    stepCall("score_trainer_compute_gradients", trainer, prompts, references, count, stats) { engine, problems in
+        try engine.computeGradients(on: problems)
     }
 }
 

@@ -23,13 +23,8 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
 
 /// The engine's options for a score_trainer_options (NULL: defaults); every enum and range checked.
 func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SCoReOptions {
-    var o = score_trainer_options()
-    scoreTrainerOptionsInit(&o)
-    if let options {
-        o = options.pointee
-        try Arguments.structSize(o.struct_size, of: "score_trainer_options",
-                                 expected: MemoryLayout<score_trainer_options>.size)
-    }
+    let o = try Arguments.options(options, "score_trainer_options", structSize: \.struct_size,
+                                  defaults: scoreTrainerOptionsInit)
     var result = SCoReOptions()
     switch o.plan {
     case SCORE_PLAN_SCORE:

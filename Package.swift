@@ -30,7 +30,8 @@ let package = Package(
         .target(name: "ScoreEngine", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .systemLibrary(name: "CScoreHeader"),
         .target(
-            name: "ScoreC", dependencies: ["ScoreEngine", "CScoreHeader"], swiftSettings: fastMath,
+            name: "ScoreC", dependencies: ["ScoreEngine", "CScoreHeader"], exclude: ["exports.map"],
+            swiftSettings: fastMath,
             linkerSettings: [.unsafeFlags([
                 "-Xlinker", "--version-script=\(packageRoot)/Sources/ScoreC/exports.map",
                 "-Xlinker", "-soname=libscore.so",

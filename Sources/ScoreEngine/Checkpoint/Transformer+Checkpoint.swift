@@ -1,17 +1,29 @@
 import Foundation
 
-/// Hugging Face checkpoint folders: `config.json` plus `model.safetensors`.
+/// Hugging Face model folders: `config.json` plus `model.safetensors` (or shards with an index),
+/// optionally `generation_config.json` and tokenizer files.
 extension Transformer {
     /// Name of the weights file inside a checkpoint folder.
-    public static let weightsFileName = "model.safetensors"
+    public static let weightsFileName = CheckpointWeights.singleFileName
     /// Name of the configuration file inside a checkpoint folder.
     public static let configFileName = "config.json"
+    /// Files `save(to:copyingTokenizerFrom:)` copies from the source folder when present: the
+    /// tokenizer in its `tokenizers` and slow forms, its chat template, and the generation defaults.
+    public static let tokenizerFileNames = [
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+        "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json", "chat_template.jinja",
+        "chat_template.json",
+    ]
 
-    /// Saves the model as a Hugging Face checkpoint folder, creating `directory` if needed:
-    /// `model.safetensors` holds every tensor of `layout` in F32 under its Hugging Face name (no
-    /// `lm_head.weight` when embeddings are tied) and `config.json` the configuration. Each file is
-    /// replaced atomically.
-    public func save(to directory: URL) throws {
+    /// Saves the model as a Hugging Face checkpoint folder that `transformers`
+    /// (`AutoModelForCausalLM.from_pretrained`) loads as the same model, creating `directory` if
+    /// needed: `model.safetensors` holds every tensor of `layout` in F32 under its Hugging Face
+    /// name (no `lm_head.weight` when embeddings are tied) and `config.json` the configuration
+    /// (see `ModelConfig+HuggingFace.swift`). With `source`, the files of `tokenizerFileNames`
+    /// found there are copied too (nothing is copied when `source` is `directory` itself). Each
+    /// file is replaced atomically; other files in `directory` are left alone (a
+    /// `model.safetensors` takes precedence over a stale sharded index, here and in `transformers`).
+    public func save(to directory: URL, copyingTokenizerFrom source: URL? = nil) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -39,13 +51,59 @@ extension Transformer {
             throw ScoreError.invalidArgument("cannot encode model config: \(error.localizedDescription)")
         }
         try AtomicFileWriter.write(json + Data("\n".utf8), to: configURL)
+        if let source { try Self.copyTokenizerFiles(from: source, to: directory) }
     }
 
-    /// Loads a checkpoint folder written by `save(to:)` or by Hugging Face `transformers`
-    /// (`config.json` plus a single F32, F16 or BF16 `model.safetensors`).
-    /// Throws `ScoreError.invalidFile` naming the file when either is missing or malformed, when the
-    /// configuration is invalid, or when the tensors do not match it (see `loadParameters(from:)`).
+    /// Copies the files of `tokenizerFileNames` present in `source` to `destination`.
+    static func copyTokenizerFiles(from source: URL, to destination: URL) throws {
+        let from = source.standardizedFileURL.resolvingSymlinksInPath()
+        let to = destination.standardizedFileURL.resolvingSymlinksInPath()
+        guard from.path != to.path else { return }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: from.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ScoreError.invalidArgument("tokenizer source folder \(source.path) does not exist")
+        }
+        for name in tokenizerFileNames {
+            let file = from.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            let data: Data
+            do {
+                data = try Data(contentsOf: file)
+            } catch {
+                throw ScoreError.io(path: file.path, reason: "cannot read: \(error.localizedDescription)")
+            }
+            try AtomicFileWriter.write(data, to: destination.appendingPathComponent(name))
+        }
+    }
+
+    /// Loads a model folder as Hugging Face publishes it (`LlamaForCausalLM`, `Qwen2ForCausalLM`,
+    /// `MistralForCausalLM`) or as `save(to:)` writes it: `config.json`; `model.safetensors` or
+    /// sharded `model-0000N-of-0000M.safetensors` with `model.safetensors.index.json`, in F32, F16
+    /// or BF16 (converted to float32 tensor by tensor); and `generation_config.json` when present.
+    ///
+    /// Throws `ScoreError.invalidFile` naming the file and the field or tensor when something is
+    /// missing, malformed, unsupported (see `ModelConfig+HuggingFace.swift` for the configuration
+    /// fields refused) or inconsistent with the configuration (see `loadParameters(from:)`). All
+    /// checks on the weights run before the model is allocated.
+    public static func loadPretrained(from directory: URL, threads: Int = 1) throws -> PretrainedModel {
+        let config = try readConfig(in: directory)
+        // Check the weights against the layout before allocating anything: the files' real tensors
+        // bound the model's size, whatever config.json claims.
+        let weights = try CheckpointWeights(folder: directory)
+        try check(weights, against: ParameterLayout(config: config), tied: config.tieEmbeddings)
+        let generation = try GenerationDefaults.load(from: directory)
+        let model = try Transformer(config: config, threads: threads)
+        try model.loadParameters(from: weights)
+        return PretrainedModel(model: model, generationDefaults: generation)
+    }
+
+    /// Loads a checkpoint folder; `loadPretrained(from:threads:)` without the generation defaults.
     public static func load(from directory: URL, threads: Int = 1) throws -> Transformer {
+        try loadPretrained(from: directory, threads: threads).model
+    }
+
+    /// The validated configuration in `directory/config.json`.
+    static func readConfig(in directory: URL) throws -> ModelConfig {
         let configURL = directory.appendingPathComponent(configFileName)
         let configPath = configURL.path
         guard FileManager.default.fileExists(atPath: configPath) else {
@@ -57,10 +115,10 @@ extension Transformer {
         } catch {
             throw ScoreError.io(path: configPath, reason: "cannot read: \(error.localizedDescription)")
         }
-        let config: ModelConfig
         do {
-            config = try JSONDecoder().decode(ModelConfig.self, from: json)
+            let config = try JSONDecoder().decode(ModelConfig.self, from: json)
             try config.validate()
+            return config
         } catch ScoreError.invalidArgument(let message) {
             throw ScoreError.invalidFile(path: configPath, reason: message)
         } catch let error as DecodingError {
@@ -69,45 +127,54 @@ extension Transformer {
         } catch {
             throw ScoreError.invalidFile(path: configPath, reason: "malformed config: \(error.localizedDescription)")
         }
-        // Check the weights against the layout before allocating anything: the file's real tensors
-        // bound the model's size, whatever config.json claims.
-        let weights = try SafeTensorsFile(contentsOf: directory.appendingPathComponent(weightsFileName))
-        try check(weights, against: ParameterLayout(config: config), tied: config.tieEmbeddings)
-        let model = try Transformer(config: config, threads: threads)
-        try model.loadParameters(from: weights)
-        return model
     }
 
-    /// Replaces every parameter with the tensor of the same Hugging Face name in `file`.
-    /// Every tensor of `layout` must be present with exactly its shape and a floating-point dtype,
-    /// and `file` may hold no other tensor, except `lm_head.weight` when embeddings are tied (it is
-    /// ignored, as `transformers` does). All checks run before anything is copied, so on error the
-    /// parameters are unchanged. Gradients are left as they are.
+    /// Replaces every parameter with the tensor of the same Hugging Face name in `file`
+    /// (see `loadParameters(from:)` for a set of files).
     public func loadParameters(from file: SafeTensorsFile) throws {
-        try Self.check(file, against: layout, tied: config.tieEmbeddings)
+        try loadParameters(from: CheckpointWeights(file: file))
+    }
+
+    /// Replaces every parameter with the tensor of the same Hugging Face name in `weights`,
+    /// converting F16 and BF16 to float32 one tensor at a time. Every tensor of `layout` must be
+    /// present with exactly its shape and a floating-point dtype. No other tensor may be present,
+    /// except ones `transformers` also ignores: `lm_head.weight` when embeddings are tied (the
+    /// embedding is used) and the rotary buffers `*.rotary_emb.inv_freq` older versions saved
+    /// (the frequencies always come from the configuration). All checks run before anything is
+    /// copied, so on error the parameters are unchanged. Gradients are left as they are.
+    public func loadParameters(from weights: CheckpointWeights) throws {
+        try Self.check(weights, against: layout, tied: config.tieEmbeddings)
         for tensor in layout.tensors {
-            try file.copyFloats(tensor.name, into: parameters.pointer + tensor.offset, count: tensor.count)
+            try weights.copyFloats(tensor.name, into: parameters.pointer + tensor.offset, count: tensor.count)
         }
     }
 
-    /// Throws unless `file` holds exactly the tensors of `layout` with their shapes and a
-    /// floating-point dtype (plus an ignored `lm_head.weight` when embeddings are tied).
-    static func check(_ file: SafeTensorsFile, against layout: ParameterLayout, tied: Bool) throws {
-        func invalid(_ reason: String) -> ScoreError { .invalidFile(path: file.path, reason: reason) }
+    /// Whether a tensor that is not a parameter may be present and is skipped.
+    static func isIgnored(_ name: String, tied: Bool) -> Bool {
+        (name == "lm_head.weight" && tied) || name.hasSuffix(".rotary_emb.inv_freq")
+    }
+
+    /// Throws unless `weights` holds exactly the tensors of `layout` with their shapes and a
+    /// floating-point dtype (plus ignored extras, see `isIgnored`).
+    static func check(_ weights: CheckpointWeights, against layout: ParameterLayout, tied: Bool) throws {
         let expected = Set(layout.tensors.map(\.name))
-        let unexpected = file.names.filter {
-            !expected.contains($0) && !($0 == "lm_head.weight" && tied)
+        let unexpected = weights.names.filter { !expected.contains($0) && !isIgnored($0, tied: tied) }
+        if let first = unexpected.first {
+            throw ScoreError.invalidFile(
+                path: weights.file(holding: first)?.path ?? weights.path,
+                reason: "unexpected tensor\(unexpected.count == 1 ? "" : "s") for this model config: "
+                    + Transformer.list(unexpected))
         }
-        if !unexpected.isEmpty {
-            throw invalid("unexpected tensor\(unexpected.count == 1 ? "" : "s") for this model config: "
-                          + Transformer.list(unexpected))
-        }
-        let missing = layout.tensors.map(\.name).filter { file.info($0) == nil }
+        let missing = layout.tensors.map(\.name).filter { weights.info($0) == nil }
         if !missing.isEmpty {
-            throw invalid("missing tensor\(missing.count == 1 ? "" : "s"): " + Transformer.list(missing))
+            throw ScoreError.invalidFile(
+                path: weights.path, reason: "missing tensor\(missing.count == 1 ? "" : "s"): " + Transformer.list(missing))
         }
         for tensor in layout.tensors {
-            guard let found = file.info(tensor.name) else { continue }
+            guard let found = weights.info(tensor.name) else { continue }
+            func invalid(_ reason: String) -> ScoreError {
+                .invalidFile(path: weights.file(holding: tensor.name)?.path ?? weights.path, reason: reason)
+            }
             guard found.shape == tensor.shape else {
                 throw invalid("tensor '\(tensor.name)' has shape \(found.shape), expected \(tensor.shape)")
             }

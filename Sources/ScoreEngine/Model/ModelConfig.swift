@@ -1,6 +1,7 @@
-/// Shape of a Llama-family decoder (Llama, Qwen2, SmolLM). Encodes to and decodes from the keys
-/// of a Hugging Face `config.json`, so a saved folder reads as a `transformers` checkpoint.
-public struct ModelConfig: Codable, Sendable, Equatable {
+/// Shape of a Llama-family decoder (Llama, Qwen2, Mistral, SmolLM). Encodes to and decodes from
+/// the keys of a Hugging Face `config.json` (see `ModelConfig+HuggingFace.swift`), so a saved
+/// folder reads as a `transformers` checkpoint.
+public struct ModelConfig: Sendable, Equatable {
     /// Number of token ids.
     public var vocabSize: Int
     /// Width of the residual stream (`hidden_size`).
@@ -25,11 +26,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var qkvBias: Bool
     /// Width of one attention head; `dim / nHeads` unless a checkpoint says otherwise.
     public var headDim: Int
+    /// The Hugging Face class a saved folder declares. Must be `.qwen2` exactly when `qkvBias`
+    /// is set (Qwen2 is the one class with q/k/v biases and no output bias).
+    public var architecture: ModelArchitecture
+    /// Llama 3 frequency scaling of the rotary embedding; nil for plain RoPE.
+    public var ropeScaling: RopeScaling?
 
+    /// A configuration; `headDim` defaults to `dim / nHeads` and `architecture` to `.qwen2` when
+    /// `qkvBias` is set, `.llama` otherwise.
     public init(
         vocabSize: Int, dim: Int, nLayers: Int, nHeads: Int, nKVHeads: Int, hiddenDim: Int,
         maxSeqLen: Int, ropeTheta: Float = 10_000, normEps: Float = 1e-5,
-        tieEmbeddings: Bool = true, qkvBias: Bool = false, headDim: Int? = nil
+        tieEmbeddings: Bool = true, qkvBias: Bool = false, headDim: Int? = nil,
+        architecture: ModelArchitecture? = nil, ropeScaling: RopeScaling? = nil
     ) {
         self.vocabSize = vocabSize
         self.dim = dim
@@ -43,6 +52,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         self.tieEmbeddings = tieEmbeddings
         self.qkvBias = qkvBias
         self.headDim = headDim ?? (nHeads > 0 ? dim / nHeads : 0)
+        self.architecture = architecture ?? (qkvBias ? .qwen2 : .llama)
+        self.ropeScaling = ropeScaling
     }
 
     /// The `tiny` benchmark shape: 320 tokens, width 128, 4 layers, 4 heads over 2 KV heads.
@@ -71,6 +82,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try check(maxSeqLen > 0, "max_position_embeddings must be positive (got \(maxSeqLen))")
         try check(ropeTheta.isFinite && ropeTheta > 0, "rope_theta must be finite and positive")
         try check(normEps.isFinite && normEps > 0, "rms_norm_eps must be finite and positive")
+        try check(qkvBias == (architecture == .qwen2),
+                  qkvBias ? "q/k/v biases without an o_proj bias exist only in Qwen2ForCausalLM (architecture is \(architecture.rawValue))"
+                          : "Qwen2ForCausalLM always has q/k/v biases (attention_bias is false)")
+        try ropeScaling?.validate()
         let limit = 1 << 31
         try check(vocabSize < limit && dim < limit && hiddenDim < limit && maxSeqLen < limit && headDim < limit,
                   "a dimension exceeds 2^31")
@@ -79,6 +94,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                   "max_position_embeddings above 2^20 or head_dim above 4096 (the rotary tables would be huge)")
         try check((parameterCount ?? Int.max) <= Self.maximumParameters,
                   "more than \(Self.maximumParameters) parameters")
+    }
+
+    /// The rotary inverse frequencies, one per pair of head dimensions: θ^(−2i/headDim) as
+    /// `transformers` computes them, then adjusted by `ropeScaling` when set.
+    public var ropeInverseFrequencies: [Float] {
+        let plain = Kernels.ropeInverseFrequencies(headDim: headDim, theta: ropeTheta)
+        return ropeScaling?.apply(to: plain) ?? plain
     }
 
     /// The largest model the engine accepts (2^34 parameters, 64 GiB in fp32): a bound that keeps
@@ -111,61 +133,5 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             product = next
         }
         return (product, false)
-    }
-
-    // MARK: Hugging Face config.json
-
-    enum CodingKeys: String, CodingKey {
-        case vocabSize = "vocab_size", dim = "hidden_size", nLayers = "num_hidden_layers"
-        case nHeads = "num_attention_heads", nKVHeads = "num_key_value_heads"
-        case hiddenDim = "intermediate_size", maxSeqLen = "max_position_embeddings"
-        case ropeTheta = "rope_theta", normEps = "rms_norm_eps", tieEmbeddings = "tie_word_embeddings"
-        case qkvBias = "attention_bias", headDim = "head_dim", modelType = "model_type"
-        case architectures, hiddenAct = "hidden_act", torchDtype = "torch_dtype"
-        case ropeParameters = "rope_parameters"
-    }
-
-    /// transformers ≥ 5 keeps the rotary base under `rope_parameters`.
-    struct RopeParameters: Codable {
-        var ropeTheta: Float?
-        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
-        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        dim = try c.decode(Int.self, forKey: .dim)
-        nLayers = try c.decode(Int.self, forKey: .nLayers)
-        nHeads = try c.decode(Int.self, forKey: .nHeads)
-        nKVHeads = try c.decodeIfPresent(Int.self, forKey: .nKVHeads) ?? nHeads
-        hiddenDim = try c.decode(Int.self, forKey: .hiddenDim)
-        maxSeqLen = try c.decodeIfPresent(Int.self, forKey: .maxSeqLen) ?? 2048
-        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta)
-            ?? c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)?.ropeTheta ?? 10_000
-        normEps = try c.decodeIfPresent(Float.self, forKey: .normEps) ?? 1e-6
-        tieEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieEmbeddings) ?? (modelType == "qwen2" ? false : true)
-        qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias) ?? (modelType == "qwen2")
-        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? (nHeads > 0 ? dim / nHeads : 0)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(qkvBias ? ["Qwen2ForCausalLM"] : ["LlamaForCausalLM"], forKey: .architectures)
-        try c.encode(qkvBias ? "qwen2" : "llama", forKey: .modelType)
-        try c.encode(vocabSize, forKey: .vocabSize)
-        try c.encode(dim, forKey: .dim)
-        try c.encode(nLayers, forKey: .nLayers)
-        try c.encode(nHeads, forKey: .nHeads)
-        try c.encode(nKVHeads, forKey: .nKVHeads)
-        try c.encode(hiddenDim, forKey: .hiddenDim)
-        try c.encode(maxSeqLen, forKey: .maxSeqLen)
-        try c.encode(ropeTheta, forKey: .ropeTheta)
-        try c.encode(normEps, forKey: .normEps)
-        try c.encode(tieEmbeddings, forKey: .tieEmbeddings)
-        if !qkvBias { try c.encode(false, forKey: .qkvBias) }
-        try c.encode(headDim, forKey: .headDim)
-        try c.encode("silu", forKey: .hiddenAct)
-        try c.encode("float32", forKey: .torchDtype)
     }
 }

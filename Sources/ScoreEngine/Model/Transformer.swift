@@ -49,8 +49,8 @@ public final class Transformer: @unchecked Sendable {
         parameters = FloatBuffer(count: layout.count)
         gradients = FloatBuffer(count: layout.count)
         self.threads = threads
-        (ropeCos, ropeSin) = Kernels.ropeTables(maxSeqLen: config.maxSeqLen, headDim: config.headDim,
-                                                theta: config.ropeTheta)
+        (ropeCos, ropeSin) = Kernels.ropeTables(maxSeqLen: config.maxSeqLen,
+                                                inverseFrequencies: config.ropeInverseFrequencies)
     }
 
     /// An independent copy of the weights (gradients zero), e.g. the frozen reference policy.

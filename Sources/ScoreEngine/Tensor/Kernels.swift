@@ -64,13 +64,23 @@ public enum Kernels {
         }
     }
 
-    /// The [maxSeqLen, headDim/2] cosine and sine tables for rotary embeddings.
+    /// The [maxSeqLen, headDim/2] cosine and sine tables for rotary embeddings with base `theta`.
     public static func ropeTables(maxSeqLen: Int, headDim: Int, theta: Float) -> (cos: FloatBuffer, sin: FloatBuffer) {
-        let half = headDim / 2
+        ropeTables(maxSeqLen: maxSeqLen, inverseFrequencies: ropeInverseFrequencies(headDim: headDim, theta: theta))
+    }
+
+    /// The unscaled rotary inverse frequencies θ^(−2i/headDim), i < headDim/2, rounded to float32.
+    public static func ropeInverseFrequencies(headDim: Int, theta: Float) -> [Float] {
+        (0..<(headDim / 2)).map { i in Float(1.0 / pow(Double(theta), Double(2 * i) / Double(headDim))) }
+    }
+
+    /// The [maxSeqLen, inverseFrequencies.count] cosine and sine tables for rotary embeddings
+    /// whose pair i turns by `inverseFrequencies[i]` radians per position.
+    public static func ropeTables(maxSeqLen: Int, inverseFrequencies: [Float]) -> (cos: FloatBuffer, sin: FloatBuffer) {
+        let half = inverseFrequencies.count
         let cosTable = FloatBuffer(count: maxSeqLen * half), sinTable = FloatBuffer(count: maxSeqLen * half)
-        for i in 0..<half {
+        for (i, invFreq) in inverseFrequencies.enumerated() {
             // As transformers: inv_freq in float32, angle = position * inv_freq.
-            let invFreq = Float(1.0 / pow(Double(theta), Double(2 * i) / Double(headDim)))
             for p in 0..<maxSeqLen {
                 let angle = Float(p) * invFreq
                 cosTable.pointer[p * half + i] = Float(Foundation.cos(Double(angle)))

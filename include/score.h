@@ -356,6 +356,10 @@ typedef struct score_trainer_options {
     int32_t shaping;           /* SCORE_SHAPING_*; default PROGRESS */
     int32_t kl_estimator;      /* SCORE_KL_*; default K3 */
     int32_t baseline;          /* SCORE_BASELINE_*; default LEAVE_ONE_OUT */
+    /* Stage II with progress shaping: leave out of the turn-2 return the part that depends on
+       attempt 1 alone (-alpha r1), fixed before attempt 2 is sampled: the same expected gradient,
+       much less noise. Default true; false credits turn 2 with the shaped reward as written. */
+    bool turn2_state_baseline;
     float learning_rate;       /* AdamW; default 1e-4 */
     float weight_decay;        /* default 0 */
     float grad_clip;           /* global norm; 0 = no clipping; default 1 */

@@ -16,7 +16,8 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
         stage_i_steps: Int32(stageI), stage_ii_steps: Int32(stageII), rounds: Int32(rounds),
         single_turn_steps: defaultSingleTurnSteps, beta1: d.objective.beta1, beta2: d.objective.beta2,
         alpha: d.objective.alpha, shaping: SCORE_SHAPING_PROGRESS, kl_estimator: SCORE_KL_K3,
-        baseline: SCORE_BASELINE_LEAVE_ONE_OUT, learning_rate: d.learningRate, weight_decay: d.adamW.weightDecay,
+        baseline: SCORE_BASELINE_LEAVE_ONE_OUT, turn2_state_baseline: d.objective.turn2StateBaseline,
+        learning_rate: d.learningRate, weight_decay: d.adamW.weightDecay,
         grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
         first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed)
 }
@@ -55,7 +56,8 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
     default: throw APIFailure.invalid("unknown baseline \(o.baseline) (expected SCORE_BASELINE_*)")
     }
     result.objective = ObjectiveOptions(beta1: o.beta1, beta2: o.beta2, alpha: o.alpha, shaping: shaping,
-                                        klEstimator: estimator, baseline: baseline)
+                                        klEstimator: estimator, baseline: baseline,
+                                        turn2StateBaseline: o.turn2_state_baseline)
     result.learningRate = o.learning_rate
     result.adamW.learningRate = o.learning_rate
     result.adamW.weightDecay = o.weight_decay

@@ -139,6 +139,7 @@ class TrainerOptions(Structure):
         ("shaping", c_int32),
         ("kl_estimator", c_int32),
         ("baseline", c_int32),
+        ("turn2_state_baseline", c_bool),
         ("learning_rate", c_float),
         ("weight_decay", c_float),
         ("grad_clip", c_float),

@@ -64,7 +64,7 @@ class Trainer:
     ``plan`` ("score" | "single_turn"), ``stage_i_steps``, ``stage_ii_steps``, ``rounds``,
     ``single_turn_steps``, ``beta1``, ``beta2``, ``alpha``, ``shaping`` ("progress" | "flip" |
     "none"), ``kl_estimator`` ("k1" | "k3"), ``baseline`` ("leave_one_out" | "batch_mean" |
-    "none"), ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
+    "none"), ``turn2_state_baseline``, ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
     ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``.
 
     The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing

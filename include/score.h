@@ -151,13 +151,35 @@ typedef struct score_model_config {
 /* Fills *config with the defaults above. NULL is a no-op. */
 SCORE_API void score_model_config_init(score_model_config *config);
 
+/* A chat layout given by the host, for a model folder whose chat template the library does not
+   recognise (it recognises ChatML as Qwen2/Qwen2.5/SmolLM2 write it and the Llama-3 header
+   format). Each string may hold the tokenizer's special-token names, which become those tokens;
+   the rest is encoded as text. NULL strings are "". Copied; need not outlive the call. */
+typedef struct score_chat_template {
+    uint32_t struct_size;            /* sizeof(score_chat_template) */
+    const char *conversation_start;  /* once, before the first message: "<|begin_of_text|>" */
+    const char *user_prefix;         /* before a user message: "<|im_start|>user\n" */
+    const char *user_suffix;         /* after it: "<|im_end|>\n" */
+    const char *assistant_prefix;    /* the generation prompt: "<|im_start|>assistant\n" */
+    const char *end_of_turn;         /* the one special token that ends an answer: "<|im_end|>" */
+    const char *after_assistant;     /* after end_of_turn, before the next message: "\n" */
+    bool trim_messages;              /* strip whitespace around message text; default false */
+} score_chat_template;
+
+/* Fills *chat_template with NULL strings and trim_messages false. NULL is a no-op. */
+SCORE_API void score_chat_template_init(score_chat_template *chat_template);
+
 typedef struct score_policy_options {
     uint32_t struct_size;      /* sizeof(score_policy_options) */
     int32_t threads;           /* kernel threads, 1...256; default 1 */
     /* The self-correction instruction put between the attempts; NULL (default) keeps the
-       library's short wording, "Check the answer and fix it if wrong." (the byte-level tokenizer
-       spends one token per character). Copied; need not outlive the call. */
+       library's wording: for the byte-level tokenizer (one token per character) the short "Check
+       the answer and fix it if wrong.", for a model folder's own tokenizer the paper's. Copied;
+       need not outlive the call. */
     const char *instruction;
+    /* score_policy_load only: a layout replacing the folder's chat template; NULL (default) uses
+       the folder's own (an unrecognised one is then an error naming it). */
+    const score_chat_template *chat_template;
 } score_policy_options;
 
 /* Fills *options with the defaults. NULL is a no-op. */
@@ -168,13 +190,20 @@ SCORE_API void score_policy_options_init(score_policy_options *options);
 SCORE_API score_status score_policy_create(const score_model_config *config, uint64_t seed,
                                            const score_policy_options *options, score_policy **out);
 
-/* Loads a policy saved by score_policy_save (a folder with config.json and model.safetensors).
-   A missing, truncated or corrupt folder fails with SCORE_ERR_INVALID_FILE or SCORE_ERR_IO. */
+/* Loads a model folder: one saved by score_policy_save, or a Hugging Face folder
+   (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM; config.json, model.safetensors or
+   shards with their index, f32/bf16/f16 weights, tokenizer.json, tokenizer_config.json with its
+   chat template, generation_config.json). A folder without tokenizer.json uses the library's
+   byte-level tokenizer. A missing, truncated or corrupt folder fails with SCORE_ERR_INVALID_FILE
+   or SCORE_ERR_IO; a configuration the engine cannot compute (another architecture, a rope
+   scaling other than llama3, a sliding window in effect) with SCORE_ERR_INVALID_FILE naming the
+   field. */
 SCORE_API score_status score_policy_load(const char *path, const score_policy_options *options,
                                          score_policy **out);
 
 /* Saves the weights and config to the folder `path` (created if needed; files replaced
-   atomically). */
+   atomically), in the form Hugging Face transformers loads, with the tokenizer and generation
+   files of the folder the policy was loaded from. */
 SCORE_API score_status score_policy_save(const score_policy *policy, const char *path);
 
 /* Releases a policy handle. NULL or an already freed policy is a no-op. A trainer keeps its policy

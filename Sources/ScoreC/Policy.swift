@@ -2,34 +2,62 @@ import CScoreHeader
 import Foundation
 import ScoreEngine
 
-/// What a score_policy handle stands for: a model, its tokenizer and the two-attempt format.
+/// What a score_policy handle stands for: a model with its tokenizer and chat layout, and the
+/// two-attempt format built on them.
 final class Policy {
-    let model: Transformer
+    let bundle: ModelBundle
     let format: SelfCorrectionFormat
-    var tokenizer: any Tokenizer { format.tokenizer }
+    var model: Transformer { bundle.model }
+    var tokenizer: any Tokenizer { bundle.tokenizer }
 
-    init(model: Transformer, instruction: String?) throws {
-        let tokenizer = ByteTokenizer()
-        guard model.config.vocabSize >= tokenizer.vocabularySize else {
-            throw APIFailure.invalid("vocab_size \(model.config.vocabSize) is smaller than the tokenizer's "
-                                     + "\(tokenizer.vocabularySize) ids")
-        }
-        self.model = model
-        format = try SelfCorrectionFormat(tokenizer: tokenizer,
-                                          instruction: instruction ?? SelfCorrectionFormat.shortInstruction)
+    init(bundle: ModelBundle, instruction: String?) throws {
+        self.bundle = bundle
+        format = try bundle.format(instruction: instruction)
     }
 
     static let handles = HandleTable<Policy>(kind: "score_policy")
 }
 
-/// Threads and instruction from score_policy_options (NULL: defaults).
-private func policySettings(_ options: UnsafePointer<score_policy_options>?) throws -> (threads: Int, instruction: String?) {
+/// What score_policy_options says (NULL: defaults).
+private struct PolicySettings {
+    var threads = 1
+    var instruction: String?
+    var chatTemplate: score_chat_template?
+}
+
+private func policySettings(_ options: UnsafePointer<score_policy_options>?) throws -> PolicySettings {
     let o = try Arguments.options(options, "score_policy_options", structSize: \.struct_size,
                                   defaults: scorePolicyOptionsInit)
     guard (1...256).contains(o.threads) else {
         throw APIFailure.invalid("score_policy_options.threads is \(o.threads), expected 1...256")
     }
-    return (Int(o.threads), try Arguments.optionalText(o.instruction, "score_policy_options.instruction"))
+    let template = try o.chat_template.map {
+        try Arguments.options($0, "score_chat_template", structSize: \.struct_size, defaults: scoreChatTemplateInit)
+    }
+    return PolicySettings(threads: Int(o.threads),
+                          instruction: try Arguments.optionalText(o.instruction, "score_policy_options.instruction"),
+                          chatTemplate: template)
+}
+
+/// The engine's layout for a host's score_chat_template, on `tokenizer`.
+private func chatTemplate(_ t: score_chat_template, tokenizer: any Tokenizer) throws -> ChatTemplate {
+    func text(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
+        try Arguments.optionalText(pointer, "score_chat_template.\(name)") ?? ""
+    }
+    return try ChatTemplate.custom(
+        tokenizer: tokenizer, conversationStart: try text(t.conversation_start, "conversation_start"),
+        userPrefix: try text(t.user_prefix, "user_prefix"), userSuffix: try text(t.user_suffix, "user_suffix"),
+        assistantPrefix: try text(t.assistant_prefix, "assistant_prefix"),
+        endOfTurn: try text(t.end_of_turn, "end_of_turn"), afterAssistant: try text(t.after_assistant, "after_assistant"),
+        trimsMessages: t.trim_messages)
+}
+
+@_cdecl("score_chat_template_init")
+public func scoreChatTemplateInit(_ template: UnsafeMutablePointer<score_chat_template>?) {
+    guard let template else { return }
+    template.pointee = score_chat_template(
+        struct_size: UInt32(MemoryLayout<score_chat_template>.size), conversation_start: nil, user_prefix: nil,
+        user_suffix: nil, assistant_prefix: nil, end_of_turn: nil, after_assistant: nil, trim_messages: false)
 }
 
 @_cdecl("score_model_config_init")
@@ -48,7 +76,7 @@ public func scoreModelConfigInit(_ config: UnsafeMutablePointer<score_model_conf
 public func scorePolicyOptionsInit(_ options: UnsafeMutablePointer<score_policy_options>?) {
     guard let options else { return }
     options.pointee = score_policy_options(struct_size: UInt32(MemoryLayout<score_policy_options>.size),
-                                           threads: 1, instruction: nil)
+                                           threads: 1, instruction: nil, chat_template: nil)
 }
 
 @_cdecl("score_policy_create")
@@ -70,7 +98,8 @@ public func scorePolicyCreate(_ config: UnsafePointer<score_model_config>?, _ se
         try modelConfig.validate()
         try checkMemory(modelConfig)
         let model = try Transformer(config: modelConfig, seed: seed, threads: settings.threads)
-        out.pointee = Policy.handles.register(try Policy(model: model, instruction: settings.instruction))
+        out.pointee = Policy.handles.register(try Policy(bundle: try ModelBundle(model: model),
+                                                         instruction: settings.instruction))
     }
 }
 
@@ -93,9 +122,11 @@ public func scorePolicyLoad(_ path: UnsafePointer<CChar>?, _ options: UnsafePoin
         let out = try Arguments.required(out, "out")
         let folder = try Arguments.text(path, "path")
         let settings = try policySettings(options)
-        let model = try Transformer.load(from: URL(fileURLWithPath: folder), threads: settings.threads)
-        out.pointee = Policy.handles.register(try Policy(model: model, instruction: settings.instruction))
-        Log.write(SCORE_LOG_INFO, "loaded a policy of \(model.parameterCount) parameters from \(folder)")
+        let url = URL(fileURLWithPath: folder)
+        let template = try settings.chatTemplate.map { try chatTemplate($0, tokenizer: try ModelBundle.tokenizer(in: url)) }
+        let bundle = try ModelBundle.load(from: url, threads: settings.threads, template: template)
+        out.pointee = Policy.handles.register(try Policy(bundle: bundle, instruction: settings.instruction))
+        Log.write(SCORE_LOG_INFO, "loaded a policy of \(bundle.model.parameterCount) parameters from \(folder)")
     }
 }
 
@@ -104,7 +135,7 @@ public func scorePolicySave(_ policy: OpaquePointer?, _ path: UnsafePointer<CCha
     exported("score_policy_save") {
         let policy = try Policy.handles.object(policy)
         let folder = try Arguments.text(path, "path")
-        try policy.model.save(to: URL(fileURLWithPath: folder))
+        try policy.bundle.save(to: URL(fileURLWithPath: folder))
         Log.write(SCORE_LOG_INFO, "saved the policy to \(folder)")
     }
 }

@@ -2,23 +2,43 @@ import ArgumentParser
 import Foundation
 import ScoreEngine
 
-/// Held-out accuracy of a saved model on the arithmetic task.
+/// Two-attempt evaluation of a model folder.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval", abstract: "Greedy accuracy of a saved model on the held-out arithmetic problems.")
+        commandName: "eval",
+        abstract: "Two-attempt evaluation of a model folder: Acc@t1, Acc@t2, Δ, Δi→c, Δc→i, edit distance.")
 
-    @Option(help: "Model folder (config.json + model.safetensors).") var model: String
-    @Option(help: "Threads for the kernels.") var threads = 2
+    @OptionGroup var folder: ModelFolderOptions
+    @Option(help: "Problems as JSON Lines ({\"prompt\": …, \"reference\": …} per line; default: the built-in arithmetic test split).")
+    var problems: String?
+    @Option(help: "Evaluate at most this many problems.") var count = 500
+    @Flag(help: "Built-in task: references zero-padded to digits + 1 characters, as the demo trains (46 → \"046\").")
+    var fixedWidth = false
+    @Option(help: "Protocol: greedy (both attempts) or mixed (attempt 1 sampled at temperature 1).") var `protocol` = "greedy"
+    @Option(help: "Maximum tokens per attempt (default: 8 for the built-in task, else 128).") var maxNewTokens: Int?
+    @Option(help: "Seed of the mixed protocol's sampling.") var seed: UInt64 = 0
 
     func run() throws {
-        let tokenizer = ByteTokenizer()
-        let task = try ArithmeticTask()
-        let transformer = try Transformer.load(from: URL(fileURLWithPath: model), threads: threads)
-        let test = task.problems(.test)
-        let result = try transformer.evaluate(
-            prompts: test.map { task.promptTokens($0, tokenizer: tokenizer) },
-            options: task.answerSampling(tokenizer: tokenizer), tokenizer: tokenizer,
-            check: { task.check(response: $1, problem: test[$0]) })
-        print(String(format: "held-out accuracy (greedy): %.1f%% of %d problems", 100 * result.accuracy, result.count))
+        guard let evaluation = EvaluationProtocol(rawValue: `protocol`) else {
+            throw ValidationError("unknown protocol '\(`protocol`)' (greedy, mixed)")
+        }
+        let bundle = try folder.bundle()
+        let format = try bundle.format(instruction: folder.instruction)
+        let set: [SelfCorrectionProblem]
+        if let problems {
+            set = try SelfCorrectionProblem.readJSONLines(from: URL(fileURLWithPath: problems))
+        } else {
+            let task = try ArithmeticTask()
+            set = task.problems(.test).map {
+                SelfCorrectionProblem(prompt: $0.prompt, reference: task.answerText($0.a + $0.b, fixedWidth: fixedWidth))
+            }
+        }
+        let chosen = Array(set.prefix(max(1, count)))
+        let (m, _) = try bundle.model.evaluateSelfCorrection(
+            problems: chosen, format: format, verifier: try folder.chosenVerifier(builtInTask: problems == nil),
+            protocol: evaluation, maxNewTokens: maxNewTokens ?? (problems == nil ? 8 : 128), seed: seed)
+        print(String(format: "%d problems (%@): Acc@t1 %.1f  Acc@t2 %.1f  Δ %+.1f  Δi→c %.1f  Δc→i %.1f  edit %.3f",
+                     m.count, evaluation.rawValue, 100 * m.accuracyT1, 100 * m.accuracyT2, 100 * m.delta,
+                     100 * m.deltaIncorrectToCorrect, 100 * m.deltaCorrectToIncorrect, m.editDistanceRatio))
     }
 }

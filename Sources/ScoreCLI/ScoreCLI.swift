@@ -8,6 +8,7 @@ struct ScoreCLI: ParsableCommand {
         commandName: "score-cli",
         abstract: "Train small language models to correct their own mistakes (SCoRe), on a CPU.",
         version: LibraryVersion.string,
-        subcommands: [DemoCommand.self, SummarizeCommand.self, ArithmeticCommand.self, SCoReCommand.self, EvalCommand.self, GenerateCommand.self],
+        subcommands: [DemoCommand.self, SummarizeCommand.self, CorrectCommand.self, TrainCommand.self, EvalCommand.self,
+                      GenerateCommand.self, ArithmeticCommand.self, SCoReCommand.self],
         defaultSubcommand: DemoCommand.self)
 }

@@ -2001,6 +2001,57 @@ static void test_absurd_shapes(void) {
         fflush(stdout);                            \
     } while (0)
 
+/* Model folders as Hugging Face writes them load (the repository's parity fixture, run from the
+   repository root), and a host-given chat layout replaces the folder's: its special-token names
+   become single ids, and an end of turn that is not one special token is refused. */
+static void test_model_folders_and_chat_templates(void) {
+    const char *folder = "Tests/ScoreEngineTests/Fixtures/pretrained/llama_tied";
+    score_policy *policy = NULL;
+    if (!EXPECT(score_policy_load(folder, NULL, &policy), SCORE_OK)) return;
+    score_policy_info info = {.struct_size = sizeof info};
+    if (EXPECT(score_policy_get_info(policy, &info), SCORE_OK))
+        CHECK(info.vocab_size == 300 && info.parameter_count > 0, "llama_tied: vocab %d, %lld parameters",
+              info.vocab_size, (long long)info.parameter_count);
+    score_correction *plain = NULL;
+    EXPECT(score_self_correct(policy, "1+1=", NULL, &plain), SCORE_OK);
+    score_policy_free(policy);
+
+    score_chat_template layout;
+    score_chat_template_init(NULL);
+    score_chat_template_init(&layout);
+    CHECK(layout.struct_size == sizeof layout && layout.user_prefix == NULL && !layout.trim_messages,
+          "score_chat_template_init fills NULL strings");
+    layout.conversation_start = "<|bos|>";
+    layout.user_prefix = "<|user|>Q: ";
+    layout.user_suffix = "<|end_turn|>";
+    layout.assistant_prefix = "<|assistant|>";
+    layout.end_of_turn = "<|end_turn|>";
+    score_policy_options options;
+    score_policy_options_init(&options);
+    CHECK(options.chat_template == NULL, "score_policy_options_init leaves chat_template NULL");
+    options.chat_template = &layout;
+    policy = NULL;
+    if (EXPECT(score_policy_load(folder, &options, &policy), SCORE_OK)) {
+        score_correction *custom = NULL;
+        if (EXPECT(score_self_correct(policy, "1+1=", NULL, &custom), SCORE_OK) && plain)
+            CHECK(custom->count1 > 0, "a custom layout answers");
+        score_correction_free(custom);
+        score_policy_free(policy);
+    }
+    score_correction_free(plain);
+
+    layout.end_of_turn = "end";  /* text, not a special token */
+    policy = (score_policy *)&layout;
+    EXPECT_INVALID(score_policy_load(folder, &options, &policy));
+    CHECK(policy == NULL, "*out is not NULL after a refused chat template");
+    layout.end_of_turn = "<|end_turn|>";
+    layout.user_prefix = "\xff";
+    EXPECT_MSG(score_policy_load(folder, &options, &policy), SCORE_ERR_INVALID_ARGUMENT, "utf");
+    layout.user_prefix = "<|user|>";
+    layout.struct_size = 3;
+    EXPECT_MSG(score_policy_load(folder, &options, &policy), SCORE_ERR_INVALID_ARGUMENT, "struct");
+}
+
 int main(void) {
     /* Before anything failed, the message is empty. */
     const char *first_message = score_last_error();
@@ -2034,6 +2085,7 @@ int main(void) {
     RUN(test_generate(policy));
     RUN(test_self_correct(policy));
     RUN(test_policy_files(policy));
+    RUN(test_model_folders_and_chat_templates());
     RUN(test_trainer_create());
     RUN(test_trainer_step());
     RUN(test_callback_failures());

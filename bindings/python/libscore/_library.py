@@ -36,6 +36,7 @@ _PROTOTYPES = {
     "score_set_log_callback": (_status, [s.LOG_FN, c_int32, c_void_p]),
     "score_model_config_init": (None, [POINTER(s.ModelConfig)]),
     "score_policy_options_init": (None, [POINTER(s.PolicyOptions)]),
+    "score_chat_template_init": (None, [POINTER(s.ChatTemplate)]),
     "score_policy_create": (
         _status, [POINTER(s.ModelConfig), c_uint64, POINTER(s.PolicyOptions), POINTER(_handle)]),
     "score_policy_load": (_status, [c_char_p, POINTER(s.PolicyOptions), POINTER(_handle)]),

@@ -42,6 +42,21 @@ class ModelConfig(Structure):
     ]
 
 
+class ChatTemplate(Structure):
+    """score_chat_template."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("conversation_start", c_char_p),
+        ("user_prefix", c_char_p),
+        ("user_suffix", c_char_p),
+        ("assistant_prefix", c_char_p),
+        ("end_of_turn", c_char_p),
+        ("after_assistant", c_char_p),
+        ("trim_messages", c_bool),
+    ]
+
+
 class PolicyOptions(Structure):
     """score_policy_options."""
 
@@ -49,6 +64,7 @@ class PolicyOptions(Structure):
         ("struct_size", c_uint32),
         ("threads", c_int32),
         ("instruction", c_char_p),
+        ("chat_template", POINTER(ChatTemplate)),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from ctypes import POINTER, byref, c_float, c_int32, c_size_t, c_void_p
+from ctypes import pointer as pointer_to
 
 from . import _convert, _structs
 from ._handle import Handle
@@ -23,12 +24,34 @@ _CORRECT_FIELDS = dict(
 )
 
 
-def _policy_options(threads, instruction):
+_CHAT_TEMPLATE_KEYS = ("conversation_start", "user_prefix", "user_suffix", "assistant_prefix", "end_of_turn",
+                       "after_assistant", "trim_messages")
+
+
+def _chat_template(layout):
+    """A score_chat_template from a mapping of its field names (strings, and trim_messages)."""
+    if not isinstance(layout, Mapping):
+        raise TypeError(f"chat_template must be a mapping of field names, not {type(layout).__name__}")
+    unknown = sorted(set(layout) - set(_CHAT_TEMPLATE_KEYS))
+    if unknown:
+        raise ValueError(f"chat_template: unknown fields {unknown} (known: {', '.join(_CHAT_TEMPLATE_KEYS)})")
+    template = _structs.new(_structs.ChatTemplate)
+    library().score_chat_template_init(byref(template))
+    for name in _CHAT_TEMPLATE_KEYS[:-1]:
+        setattr(template, name, _convert.optional_text(layout.get(name), f"chat_template.{name}"))
+    template.trim_messages = _convert.boolean(layout.get("trim_messages", False), "chat_template.trim_messages")
+    return template
+
+
+def _policy_options(threads, instruction, chat_template=None):
     options = _structs.new(_structs.PolicyOptions)
     library().score_policy_options_init(byref(options))
     if threads is not None:
         options.threads = _convert.integer(threads, "threads")
     options.instruction = _convert.optional_text(instruction, "instruction")
+    if chat_template is not None:
+        options._template = _chat_template(chat_template)  # kept alive with the options
+        options.chat_template = pointer_to(options._template)
     return options
 
 
@@ -78,13 +101,18 @@ class Policy:
         self._vocab_size = None
 
     @classmethod
-    def load(cls, path, *, threads=None, instruction=None):
-        """Loads a policy saved by :meth:`save` (a folder with config.json and model.safetensors).
+    def load(cls, path, *, threads=None, instruction=None, chat_template=None):
+        """Loads a model folder: one :meth:`save` wrote, or a Hugging Face folder (Llama, Qwen2,
+        Mistral; tokenizer.json and tokenizer_config.json give the tokenizer and chat template).
 
-        Raises :class:`InvalidFileError` (or :class:`ScoreIOError`) for a missing or corrupt folder.
+        ``chat_template`` replaces a template the library does not recognise: a mapping with
+        ``conversation_start``, ``user_prefix``, ``user_suffix``, ``assistant_prefix``,
+        ``end_of_turn``, ``after_assistant`` (strings that may hold special-token names) and
+        ``trim_messages``. Raises :class:`InvalidFileError` (or :class:`ScoreIOError`) for a
+        missing, corrupt or unsupported folder.
         """
         encoded = _convert.path(path)
-        options = _policy_options(threads, instruction)
+        options = _policy_options(threads, instruction, chat_template)
         pointer = c_void_p()
         check(library().score_policy_load(encoded, byref(options), byref(pointer)))
         policy = cls.__new__(cls)

@@ -24,6 +24,7 @@ SCALARS = {
 }
 STRUCTS = {
     "score_model_config": _structs.ModelConfig,
+    "score_chat_template": _structs.ChatTemplate,
     "score_policy_options": _structs.PolicyOptions,
     "score_policy_info": _structs.PolicyInfo,
     "score_sampling_options": _structs.SamplingOptions,

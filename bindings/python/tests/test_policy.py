@@ -174,3 +174,24 @@ def test_wrong_types_raise_type_error(policy):
         policy.tokenize("nul\0inside")
     with pytest.raises(ValueError):
         policy.tokenize("lone surrogate \ud800")
+
+
+HF_FOLDER = __import__("pathlib").Path(__file__).resolve().parents[3] / "Tests/ScoreEngineTests/Fixtures/pretrained/llama_tied"
+
+
+@pytest.mark.skipif(not HF_FOLDER.is_dir(), reason="the repository's model-folder fixture is not here")
+def test_hugging_face_folder_and_host_chat_template():
+    with libscore.Policy.load(HF_FOLDER) as policy:
+        assert policy.info.vocab_size == 300
+        plain = policy.self_correct("1+1=", max_new_tokens=4)
+    layout = {"conversation_start": "<|bos|>", "user_prefix": "<|user|>Q: ", "user_suffix": "<|end_turn|>",
+              "assistant_prefix": "<|assistant|>", "end_of_turn": "<|end_turn|>"}
+    with libscore.Policy.load(HF_FOLDER, chat_template=layout) as policy:
+        custom = policy.self_correct("1+1=", max_new_tokens=4)
+    assert plain.tokens1 and custom.tokens1
+    with pytest.raises(libscore.ScoreError):
+        libscore.Policy.load(HF_FOLDER, chat_template=dict(layout, end_of_turn="end"))
+    with pytest.raises(ValueError, match="unknown fields"):
+        libscore.Policy.load(HF_FOLDER, chat_template=dict(layout, system="x"))
+    with pytest.raises(TypeError):
+        libscore.Policy.load(HF_FOLDER, chat_template="chatml")

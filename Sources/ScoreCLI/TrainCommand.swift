@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import ScoreEngine
+
+/// SCoRe on a model folder with the user's problems; saves the trained folder.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "SCoRe (Stage I, then Stage II) on a model folder with your problems and a built-in verifier.")
+
+    @OptionGroup var folder: ModelFolderOptions
+    @Option(help: "Training problems as JSON Lines ({\"prompt\": …, \"reference\": …} per line).") var problems: String
+    @Option(help: "Folder to save the trained model to (with the source folder's tokenizer files).") var out: String
+    @Option(help: "Stage I steps.") var stageI = 50
+    @Option(help: "Stage II steps.") var stageII = 50
+    @Option(help: "Prompts per step.") var prompts = 8
+    @Option(help: "Samples per prompt.") var samples = 4
+    @Option(help: "Learning rate (AdamW).") var learningRate: Float = 1e-5
+    @Option(help: "Sampling temperature during training.") var temperature: Float = 1
+    @Option(help: "Maximum tokens per attempt.") var maxNewTokens = 128
+    @Option(help: "β1 (KL of turn 2 in Stage I, both turns in Stage II).") var beta1: Float = 0.01
+    @Option(help: "β2 (KL of turn 1 in Stage I).") var beta2: Float = 1.0
+    @Option(help: "α (Stage II progress shaping).") var alpha: Float = 10
+    @Option(help: "Seed of prompt choice and sampling.") var seed: UInt64 = 0
+
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let bundle = try folder.bundle()
+        let format = try bundle.format(instruction: folder.instruction)
+        let set = try SelfCorrectionProblem.readJSONLines(from: URL(fileURLWithPath: problems))
+        var options = SCoReOptions()
+        options.plan = .score(stageI: stageI, stageII: stageII, rounds: 1)
+        options.promptsPerStep = prompts
+        options.samplesPerPrompt = samples
+        options.learningRate = learningRate
+        options.temperature = temperature
+        options.maxNewTokens = maxNewTokens
+        options.seed = seed
+        options.objective = ObjectiveOptions(beta1: beta1, beta2: beta2, alpha: alpha)
+        let trainer = try SCoReTrainer(policy: bundle.model, problems: set, format: format,
+                                       verifier: try folder.chosenVerifier(builtInTask: false), options: options)
+        let outFolder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let log = try MetricsLog(url: outFolder.appendingPathComponent("metrics.jsonl"))
+        let progress = ProgressDisplay("train", total: options.plan.totalSteps)
+        while !trainer.isFinished {
+            let stats = try trainer.step()
+            try log.write(stats)
+            progress.update(stats.step, detail: String(format: "%@ t1 %.2f t2 %.2f", stats.stage.rawValue,
+                                                       stats.metrics.accuracyT1, stats.metrics.accuracyT2))
+        }
+        log.close()
+        try bundle.save(to: outFolder)
+        print("Saved the trained model and metrics.jsonl to \(outFolder.path).")
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// A model folder read whole: the weights, the tokenizer and the chat template, which together
+/// lay out a two-attempt exchange. A Hugging Face folder (with `tokenizer.json` and
+/// `tokenizer_config.json`) gets its byte-level BPE tokenizer and its own chat template; a folder
+/// libscore saved for its byte tokenizer (no `tokenizer.json`) gets the byte tokenizer and its
+/// turn markers.
+public struct ModelBundle: Sendable {
+    /// The weights.
+    public let model: Transformer
+    /// The layout of conversations, holding the tokenizer.
+    public let template: ChatTemplate
+    /// The folder's `generation_config.json`, if any.
+    public let generationDefaults: GenerationDefaults?
+    /// The folder the bundle was read from (its tokenizer files are copied on save); nil for a
+    /// bundle made in memory.
+    public let source: URL?
+
+    /// The tokenizer.
+    public var tokenizer: any Tokenizer { template.tokenizer }
+
+    /// Whether the tokenizer is the byte tokenizer (one token per byte), whose context is spent
+    /// quickly: such bundles default to the short self-correction instruction.
+    public var usesByteTokenizer: Bool { tokenizer is ByteTokenizer }
+
+    /// A bundle from parts; `template` nil means the tokenizer's turn markers.
+    public init(model: Transformer, tokenizer: any Tokenizer = ByteTokenizer(), template: ChatTemplate? = nil,
+                generationDefaults: GenerationDefaults? = nil, source: URL? = nil) throws {
+        guard model.config.vocabSize >= tokenizer.vocabularySize else {
+            throw ScoreError.invalidArgument("the model's vocabulary (\(model.config.vocabSize)) is smaller than the "
+                                             + "tokenizer's \(tokenizer.vocabularySize) ids")
+        }
+        self.model = model
+        self.template = try template ?? ChatTemplate.turnMarkers(tokenizer: tokenizer)
+        self.generationDefaults = generationDefaults
+        self.source = source
+    }
+
+    /// Reads `directory`. `template` replaces the folder's chat template (a host-supplied
+    /// layout for a template the engine does not recognise; it must be built on this folder's
+    /// tokenizer, see `tokenizer(in:)`); `date` is the Llama-3 "Today Date" (default: what the
+    /// template says). The folder's generation EOS ids also stop answers.
+    public static func load(from directory: URL, threads: Int = 1, template: ChatTemplate? = nil,
+                            date: String? = nil) throws -> ModelBundle {
+        let pretrained = try Transformer.loadPretrained(from: directory, threads: threads)
+        let tokenizer = try Self.tokenizer(in: directory)
+        var layout: ChatTemplate
+        if let template {
+            layout = template
+        } else if tokenizer is ByteTokenizer {
+            layout = try ChatTemplate.turnMarkers(tokenizer: tokenizer)
+        } else {
+            layout = try ChatTemplate(tokenizer: tokenizer, config: try TokenizerConfig.load(from: directory), date: date)
+            if let eos = pretrained.generationDefaults?.eosTokenIds, !eos.isEmpty {
+                layout = try layout.addingStopTokens(eos)
+            }
+        }
+        return try ModelBundle(model: pretrained.model, tokenizer: tokenizer, template: layout,
+                               generationDefaults: pretrained.generationDefaults, source: directory)
+    }
+
+    /// The folder's tokenizer: `tokenizer.json` when present, else the byte tokenizer.
+    public static func tokenizer(in directory: URL) throws -> any Tokenizer {
+        let url = directory.appendingPathComponent("tokenizer.json")
+        return FileManager.default.fileExists(atPath: url.path) ? try BPETokenizer(contentsOf: url) : ByteTokenizer()
+    }
+
+    /// The two-attempt format with `instruction` (nil: the short wording for the byte tokenizer,
+    /// the paper's otherwise).
+    public func format(instruction: String? = nil) throws -> SelfCorrectionFormat {
+        let text = instruction ?? (usesByteTokenizer ? SelfCorrectionFormat.shortInstruction
+                                                     : SelfCorrectionFormat.defaultInstruction)
+        return try SelfCorrectionFormat(template: template, instruction: text)
+    }
+
+    /// Saves the weights and config to `directory` and copies the source folder's tokenizer and
+    /// generation files, so `transformers` (and `load`) read the folder back.
+    public func save(to directory: URL) throws {
+        try model.save(to: directory, copyingTokenizerFrom: source)
+    }
+}

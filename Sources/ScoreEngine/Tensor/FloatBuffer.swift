@@ -1,3 +1,5 @@
+import Foundation
+
 /// A contiguous, owned, zero-initialised block of Float32 values. Reference type: kernels write
 /// through `pointer` without copy-on-write checks.
 public final class FloatBuffer: @unchecked Sendable {
@@ -6,12 +8,15 @@ public final class FloatBuffer: @unchecked Sendable {
     /// Number of elements.
     public let count: Int
 
-    /// Allocates `count` zeros.
+    /// Allocates `count` zeros. The zeros come from `calloc`, so a large buffer takes physical
+    /// memory only where it is written (a frozen reference model never writes its gradients).
     public init(count: Int) {
         precondition(count >= 0, "FloatBuffer count must be non-negative")
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        guard let memory = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            preconditionFailure("FloatBuffer: cannot allocate \(count) floats")
+        }
+        pointer = memory.assumingMemoryBound(to: Float.self)
     }
 
     /// Copies the values of an array.
@@ -22,7 +27,7 @@ public final class FloatBuffer: @unchecked Sendable {
         }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 
     /// The elements as a buffer pointer.
     public var buffer: UnsafeMutableBufferPointer<Float> { .init(start: pointer, count: count) }

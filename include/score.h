@@ -29,14 +29,21 @@
  *   the size.
  * - Threads. A handle is used by one thread at a time; separate handles are independent and may
  *   be used from different threads at once. A trainer uses (and updates) its policy, so the pair
- *   counts as one handle while the trainer lives. Callbacks run on the thread that made the call
- *   that triggers them, before that call returns; a callback must not call functions on the
- *   trainer or policy whose call is running it.
+ *   counts as one handle while the trainer lives, and a policy has at most one trainer at a time
+ *   (trainers of one policy share its gradient buffer). Callbacks run on the thread that made
+ *   the call that triggers them, before that call returns; a callback must not call functions on
+ *   the trainer or policy whose call is running it. The library runs OpenBLAS single-threaded
+ *   (process-wide) and splits work over its own threads.
  * - Failure leaves things as they were. A step that fails (a verifier error, a NaN reward, an
- *   abort) applies no update; the trainer stays usable. On failure, a handle, string or result
- *   returned through an out-pointer is set to NULL.
+ *   abort) applies no update and leaves the weights, optimizer, sampling state and step count
+ *   as they were; gradients computed and not yet applied are discarded. The trainer stays
+ *   usable. On failure, a handle, string or result returned through an out-pointer is set to
+ *   NULL.
+ * - Text out. A model may emit any byte; a NUL byte ends the returned C string there (the token
+ *   arrays of a correction are exact).
  * - Context. Every exchange (prompt, attempt 1, instruction, attempt 2, in tokens) must fit the
- *   model's max_seq_len; calls that would exceed it fail with SCORE_ERR_INVALID_ARGUMENT.
+ *   model's max_seq_len; self-correction, training and evaluation calls that would exceed it fail
+ *   with SCORE_ERR_INVALID_ARGUMENT (score_generate stops at the end of the context instead).
  */
 #ifndef SCORE_H
 #define SCORE_H
@@ -120,7 +127,8 @@ SCORE_API void score_free(void *pointer);
 typedef void (*score_log_fn)(int32_t level, const char *message, void *user_data);
 
 /* Sends log lines of level >= min_level to `callback` (process-wide; NULL turns logging off, the
-   default). Safe to call from any thread. Fails on an unknown level. */
+   default). Safe to call from any thread; a call already running on another thread may still
+   deliver a line to the previous callback. Fails on an unknown level. */
 SCORE_API score_status score_set_log_callback(score_log_fn callback, int32_t min_level, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------
@@ -387,13 +395,13 @@ typedef struct score_trainer_options {
     int32_t baseline;          /* SCORE_BASELINE_*; default LEAVE_ONE_OUT */
     /* Stage II with progress shaping: leave out of the turn-2 return the part that depends on
        attempt 1 alone (-alpha r1), fixed before attempt 2 is sampled: the same expected gradient,
-       much less noise. Default true; false credits turn 2 with the shaped reward as written. */
+       much less noise. Default false: turn 2 is credited with the shaped reward as written. */
     bool turn2_state_baseline;
     float learning_rate;       /* AdamW; default 1e-4 */
     float weight_decay;        /* default 0 */
     float grad_clip;           /* global norm; 0 = no clipping; default 1 */
-    int32_t samples_per_prompt;/* k, >= 1; default 4 (with 1, leave-one-out has no other
-                                  sample and subtracts nothing) */
+    int32_t samples_per_prompt;/* k, 1...1024; default 4 (with 1, leave-one-out has no other
+                                  sample and subtracts nothing); prompts x k <= 65536 a step */
     float temperature;         /* sampling of both attempts during training; default 1 */
     float first_temperature;   /* attempt 1 only; < 0 (default -1) = temperature */
     int32_t max_new_tokens;    /* per attempt; default 8 */
@@ -512,7 +520,9 @@ SCORE_API score_status score_trainer_sft_step(score_trainer *trainer, const scor
 SCORE_API score_status score_trainer_reset_reference(score_trainer *trainer);
 
 /* Saves everything a run needs to continue exactly (policy, reference, optimizer moments,
-   sampling state, step, options) to the folder `path`. */
+   sampling state, step, options) to the folder `path`. The folder is resumable only once the save
+   has completed: saving over an earlier state and failing midway leaves neither, so save each
+   checkpoint to a new folder to keep the previous one. */
 SCORE_API score_status score_trainer_save(const score_trainer *trainer, const char *path);
 
 /* Resumes a trainer saved by score_trainer_save: loads the saved policy weights into `policy`

@@ -42,10 +42,15 @@ enum Arguments {
 
     /// A C count as Int, checked against `maximumCount` and, when `nonZero`, against zero.
     static func count(_ value: Int, _ name: String, nonZero: Bool = true) throws -> Int {
-        guard value <= maximumCount else { throw APIFailure.invalid("\(name) \(value) exceeds \(maximumCount)") }
+        guard value >= 0, value <= maximumCount else {
+            throw APIFailure.invalid("\(name) \(UInt(bitPattern: value)) exceeds \(maximumCount)")
+        }
         if nonZero, value == 0 { throw APIFailure.invalid("\(name) is 0") }
         return value
     }
+
+    /// A caller buffer's capacity: a size_t above Int.max arrives negative and means "plenty".
+    static func capacity(_ value: Int) -> Int { value < 0 ? Int.max : value }
 
     /// Throws unless the struct's first field holds the size this library was built with.
     static func structSize(_ actual: UInt32, of type: String, expected: Int) throws {

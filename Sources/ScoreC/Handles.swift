@@ -1,39 +1,48 @@
 import CScoreHeader
 import Foundation
 
-/// The live handles of one kind. A handle is a retained object's address; every call checks
-/// that the address it gets is live, so a freed or foreign pointer is an error, not a crash.
+/// The live handles of one kind. A handle is a token the table hands out, never reused and never
+/// dereferenced by the host; every call looks it up, so a freed, stale or foreign handle is an
+/// error, not a crash, and cannot reach an object made later at the same address.
 final class HandleTable<Object: AnyObject>: @unchecked Sendable {
     private let lock = NSLock()
-    private var live = Set<UnsafeMutableRawPointer>()
+    private var live: [UInt: Object] = [:]
+    private var next: UInt
     private let kind: String
 
-    init(kind: String) { self.kind = kind }
+    /// `tag` (1...15) goes in the low bits so handles of different kinds never coincide.
+    init(kind: String, tag: UInt) {
+        self.kind = kind
+        next = tag
+    }
 
-    /// Registers `object` and returns its handle (the table keeps it alive).
+    /// Registers `object` and returns its handle (the table keeps it alive until `free`).
     func register(_ object: Object) -> OpaquePointer {
-        let address = Unmanaged.passRetained(object).toOpaque()
-        lock.withLock { _ = live.insert(address) }
-        return OpaquePointer(address)
+        lock.withLock {
+            next += 16
+            live[next] = object
+            return OpaquePointer(bitPattern: next)!
+        }
     }
 
     /// The object of a live handle; throws for NULL or a handle that is not live.
     func object(_ handle: OpaquePointer?) throws -> Object {
         guard let handle else { throw APIFailure.invalid("the \(kind) handle is NULL") }
-        let address = UnsafeMutableRawPointer(handle)
+        let token = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
         return try lock.withLock {
-            guard live.contains(address) else {
-                throw APIFailure.invalid("\(address) is not a live \(kind) handle (freed, or not made by this library)")
+            guard let object = live[token] else {
+                throw APIFailure.invalid("\(UnsafeRawPointer(handle)) is not a live \(kind) handle "
+                                         + "(freed, or not made by this library)")
             }
-            return Unmanaged<Object>.fromOpaque(address).takeUnretainedValue()
+            return object
         }
     }
 
     /// Forgets and releases a handle; NULL or a handle that is not live is ignored.
     func free(_ handle: OpaquePointer?) {
         guard let handle else { return }
-        let address = UnsafeMutableRawPointer(handle)
-        let removed = lock.withLock { live.remove(address) != nil }
-        if removed { Unmanaged<Object>.fromOpaque(address).release() }
+        let token = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+        let removed = lock.withLock { live.removeValue(forKey: token) }
+        withExtendedLifetime(removed) {}
     }
 }

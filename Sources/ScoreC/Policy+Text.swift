@@ -7,7 +7,7 @@ func fill<T>(_ values: [T], into buffer: UnsafeMutablePointer<T>?, capacity: Int
              count out: UnsafeMutablePointer<Int>?) throws {
     let out = try Arguments.required(out, "out_count")
     out.pointee = values.count
-    guard capacity >= values.count else {
+    guard Arguments.capacity(capacity) >= values.count else {
         throw APIFailure.bufferTooSmall("the result needs \(values.count) entries, the buffer holds \(capacity)")
     }
     guard !values.isEmpty else { return }
@@ -63,7 +63,7 @@ public func scorePolicyLogits(_ policy: OpaquePointer?, _ tokens: UnsafePointer<
         let needed = n * model.config.vocabSize
         let out = try Arguments.required(outCount, "out_count")
         out.pointee = needed
-        guard capacity >= needed else {
+        guard Arguments.capacity(capacity) >= needed else {
             throw APIFailure.bufferTooSmall("the logits need \(needed) floats, the buffer holds \(capacity)")
         }
         let buffer = try Arguments.required(logits, "logits")

@@ -15,7 +15,7 @@ final class Policy {
         format = try bundle.format(instruction: instruction)
     }
 
-    static let handles = HandleTable<Policy>(kind: "score_policy")
+    static let handles = HandleTable<Policy>(kind: "score_policy", tag: 1)
 }
 
 /// What score_policy_options says (NULL: defaults).
@@ -103,14 +103,15 @@ public func scorePolicyCreate(_ config: UnsafePointer<score_model_config>?, _ se
     }
 }
 
-/// Refuses a model whose weights and gradients alone would not fit in this machine's memory.
-func checkMemory(_ config: ModelConfig) throws {
+/// Refuses a model whose `copies` full f32 buffers (weights and gradients: 2; a trainer adds two
+/// moments and the reference's weights and gradients) would not fit in this machine's memory.
+func checkMemory(_ config: ModelConfig, copies: Int = 2) throws {
     guard let count = config.parameterCount else { throw APIFailure.invalid("the model's parameter count overflows") }
-    let bytes = Double(count) * 4 * 2
+    let bytes = Double(count) * 4 * Double(copies)
     let physical = Double(ProcessInfo.processInfo.physicalMemory)
     guard bytes <= physical else {
-        throw APIFailure.invalid("a model of \(count) parameters needs \(Int(bytes / 1e9)) GB for weights and "
-                                 + "gradients; this machine has \(Int(physical / 1e9)) GB")
+        throw APIFailure.invalid("a model of \(count) parameters needs \(Int(bytes / 1e9)) GB for \(copies) "
+                                 + "f32 copies; this machine has \(Int(physical / 1e9)) GB")
     }
 }
 

@@ -33,7 +33,10 @@ final class Trainer {
         return zip(texts, answers).map { SelfCorrectionProblem(prompt: $0, reference: $1) }
     }
 
-    static let handles = HandleTable<Trainer>(kind: "score_trainer")
+    /// The most episodes (prompts × samples) one step may sample.
+    static let maximumEpisodes = 1 << 16
+
+    static let handles = HandleTable<Trainer>(kind: "score_trainer", tag: 2)
 }
 
 @_cdecl("score_trainer_create")
@@ -44,6 +47,7 @@ public func scoreTrainerCreate(_ policy: OpaquePointer?, _ options: UnsafePointe
         let policy = try Policy.handles.object(policy)
         let out = try Arguments.required(out, "out")
         let settings = try scoreOptions(options)
+        try checkMemory(policy.model.config, copies: 5)
         let slot = VerifierSlot()
         let engine = try SCoReTrainer(policy: policy.model, format: policy.format, verifier: slot, options: settings)
         out.pointee = Trainer.handles.register(Trainer(policy: policy, engine: engine, verifier: slot))
@@ -119,6 +123,11 @@ private func stepCall(_ function: String, _ trainer: OpaquePointer?, _ prompts: 
                                      expected: MemoryLayout<score_step_stats>.size)
         }
         let problems = try Trainer.problems(prompts, references, count: count)
+        let episodes = problems.count * trainer.engine.options.samplesPerPrompt
+        guard episodes <= Trainer.maximumEpisodes else {
+            throw APIFailure.invalid("\(problems.count) prompts × \(trainer.engine.options.samplesPerPrompt) samples is "
+                                     + "more than \(Trainer.maximumEpisodes) episodes per step")
+        }
         let result = try body(trainer.engine, problems)
         try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
     }
@@ -150,7 +159,9 @@ public func scoreTrainerComputeGradients(_ trainer: OpaquePointer?, _ prompts: U
 @_cdecl("score_trainer_gradients")
 public func scoreTrainerGradients(_ trainer: OpaquePointer?, _ outData: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                                   _ outCount: UnsafeMutablePointer<Int>?) -> score_status {
-    exported("score_trainer_gradients") {
+    outData?.pointee = nil
+    outCount?.pointee = 0
+    return exported("score_trainer_gradients") {
         let trainer = try Trainer.handles.object(trainer)
         let data = try Arguments.required(outData, "out_data")
         let count = try Arguments.required(outCount, "out_count")

@@ -62,6 +62,9 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
     result.adamW.learningRate = o.learning_rate
     result.adamW.weightDecay = o.weight_decay
     result.gradientClipNorm = o.grad_clip
+    guard o.samples_per_prompt <= 1024 else {
+        throw APIFailure.invalid("samples_per_prompt is \(o.samples_per_prompt), at most 1024")
+    }
     result.samplesPerPrompt = Int(o.samples_per_prompt)
     result.temperature = o.temperature
     if o.first_temperature.isNaN {

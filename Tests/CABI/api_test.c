@@ -17,6 +17,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "score.h"
 
+#include <stdint.h>
+
 #include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
@@ -1986,7 +1988,52 @@ static void test_absurd_shapes(void) {
         if (score_self_correct(policy, "1+1=", &options, &r) == SCORE_OK) score_correction_free(r);
         score_policy_free(policy);
     }
+    /* Widths whose per-layer parameter sum overflows 64 bits must be refused, not wrapped. */
+    config = tiny_config();
+    config.hidden_size = INT32_MAX;
+    config.intermediate_size = INT32_MAX;
+    config.num_heads = 1;
+    config.num_kv_heads = 1;
+    config.head_dim = 64;
+    EXPECT_INVALID(score_policy_create(&config, 1, NULL, &policy));
     CHECK(true, "absurd shapes did not crash");
+}
+
+/* A size_t count above INT64_MAX (SIZE_MAX) is refused before any read; a capacity that large is
+   plenty. A freed handle stays refused even after a new object is made (handles are not reused
+   addresses). */
+static void test_huge_counts_and_stale_handles(void) {
+    score_policy *policy = make_policy(5);
+    int32_t ids[4] = {65, 66, 67, 68};
+    char *text = NULL;
+    EXPECT_INVALID(score_detokenize(policy, ids, SIZE_MAX, &text));
+    size_t needed = 0;
+    float logits[4];
+    EXPECT_INVALID(score_policy_logits(policy, ids, SIZE_MAX, logits, 4, &needed));
+    int32_t out[16];
+    if (EXPECT(score_tokenize(policy, "abc", out, SIZE_MAX, &needed), SCORE_OK))
+        CHECK(needed == 3 && out[0] == 97, "tokenize with capacity SIZE_MAX");
+    score_trainer *trainer = NULL;
+    if (EXPECT(score_trainer_create(policy, NULL, &trainer), SCORE_OK)) {
+        const char *prompts[] = {"1+1="}, *references[] = {"2"};
+        EXPECT_INVALID(score_trainer_step(trainer, prompts, references, SIZE_MAX, NULL));
+        score_sft_example example = {"1+1=", "2", NULL};
+        EXPECT_INVALID(score_trainer_sft_step(trainer, &example, SIZE_MAX, 1e-3f, NULL));
+        score_eval_result result = {.struct_size = sizeof result};
+        EXPECT_INVALID(score_trainer_evaluate(trainer, prompts, references, SIZE_MAX, SCORE_EVAL_GREEDY, 0, &result));
+        score_trainer_free(trainer);
+    }
+    score_policy_free(policy);
+    for (int i = 0; i < 8; i++) {
+        score_policy *fresh = make_policy(6);
+        score_policy_info info = {.struct_size = sizeof info};
+        EXPECT_INVALID(score_policy_get_info(policy, &info));
+        score_policy_free(policy);  /* stale: must not free `fresh` */
+        if (fresh) {
+            EXPECT(score_policy_get_info(fresh, &info), SCORE_OK);
+            score_policy_free(fresh);
+        }
+    }
 }
 
 /* -------------------------------------------------------------------------------------------
@@ -2097,6 +2144,7 @@ int main(void) {
     RUN(test_handles());
     score_policy_free(policy);
     RUN(test_absurd_shapes());
+    RUN(test_huge_counts_and_stale_handles());
 
     remove_tree(scratch);
     printf("%d checks, %d failed\n", checks_run, checks_failed);

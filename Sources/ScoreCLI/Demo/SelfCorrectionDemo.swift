@@ -76,8 +76,8 @@ final class SelfCorrectionDemo {
 
     /// Single-turn addition in the chat format until validation Acc@t1 reaches `pretrainTarget`,
     /// then two-attempt exchanges whose first attempt is wrong half the time and whose second is
-    /// right 80% of the time, independently, until validation Acc@t1 reaches `baseTarget`: an
-    /// early-stopped, imperfect base whose second attempt edits.
+    /// right 80% of the time, independently, until validation Acc@t1 reaches `baseTarget` and
+    /// Acc@t2 reaches `baseTargetT2`: an early-stopped, imperfect base whose second attempt edits.
     func buildBase() throws -> Transformer {
         let model = try Transformer(config: .tiny, seed: seed, threads: threads)
         let plain = zip(trainProblems, train).map {
@@ -85,7 +85,7 @@ final class SelfCorrectionDemo {
         }
         try supervised(model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
                        label: "base: addition") { step in
-            step >= 200 && step % 10 == 0 ? try self.validationAccuracy(model) >= self.settings.pretrainTarget : false
+            step >= 200 && step % 10 == 0 ? try self.validation(model).accuracyT1 >= self.settings.pretrainTarget : false
         }
         var rng = RandomGenerator(seed: seed &+ 17)
         let exchanges = trainProblems.map {
@@ -94,15 +94,17 @@ final class SelfCorrectionDemo {
         }
         try supervised(model, examples: exchanges, steps: settings.baseSteps, batch: settings.baseBatch,
                        learningRate: 2e-3, schedule: .cosine, label: "base: two attempts") { step in
-            step >= self.settings.baseMinSteps && step % 5 == 0
-                ? try self.validationAccuracy(model) >= self.settings.baseTarget : false
+            guard step >= self.settings.baseMinSteps, step % 5 == 0 else { return false }
+            let check = try self.validation(model)
+            return check.accuracyT1 >= self.settings.baseTarget && check.accuracyT2 >= self.settings.baseTargetT2
         }
         return model
     }
 
-    func validationAccuracy(_ model: Transformer) throws -> Double {
+    /// Greedy two-attempt metrics on the validation problems.
+    func validation(_ model: Transformer) throws -> SelfCorrectionMetrics {
         try model.evaluateSelfCorrection(problems: validation, format: format, verifier: verifier,
-                                         maxNewTokens: settings.maxNewTokens).metrics.accuracyT1
+                                         maxNewTokens: settings.maxNewTokens).metrics
     }
 
     func selfRefineRow(_ base: Transformer) throws -> DemoRow {

@@ -42,7 +42,7 @@ public struct ModelBundle: Sendable {
     /// template says). The folder's generation EOS ids also stop answers.
     public static func load(from directory: URL, threads: Int = 1, template: ChatTemplate? = nil,
                             date: String? = nil) throws -> ModelBundle {
-        let pretrained = try Transformer.loadPretrained(from: directory, threads: threads)
+        // The cheap checks (tokenizer, template) run before the weights are read.
         let tokenizer = try Self.tokenizer(in: directory)
         var layout: ChatTemplate
         if let template {
@@ -51,8 +51,20 @@ public struct ModelBundle: Sendable {
             layout = try ChatTemplate.turnMarkers(tokenizer: tokenizer)
         } else {
             layout = try ChatTemplate(tokenizer: tokenizer, config: try TokenizerConfig.load(from: directory), date: date)
-            if let eos = pretrained.generationDefaults?.eosTokenIds, !eos.isEmpty {
+        }
+        let pretrained = try Transformer.loadPretrained(from: directory, threads: threads)
+        let configPath = directory.appendingPathComponent(Transformer.configFileName).path
+        guard pretrained.model.config.vocabSize >= tokenizer.vocabularySize else {
+            throw ScoreError.invalidFile(path: configPath, reason: "vocab_size \(pretrained.model.config.vocabSize) is "
+                                         + "smaller than the tokenizer's \(tokenizer.vocabularySize) ids")
+        }
+        if !(tokenizer is ByteTokenizer), let eos = pretrained.generationDefaults?.eosTokenIds, !eos.isEmpty {
+            do {
                 layout = try layout.addingStopTokens(eos)
+            } catch let error as ScoreError {
+                throw ScoreError.invalidFile(
+                    path: directory.appendingPathComponent(GenerationDefaults.fileName).path,
+                    reason: "eos_token_id: \(error)")
             }
         }
         return try ModelBundle(model: pretrained.model, tokenizer: tokenizer, template: layout,

@@ -92,7 +92,7 @@ public struct ModelConfig: Sendable, Equatable {
         try check(nLayers <= 1024 && nHeads <= 4096, "more than 1024 layers or 4096 heads")
         try check(maxSeqLen <= 1 << 20 && headDim <= 1 << 12,
                   "max_position_embeddings above 2^20 or head_dim above 4096 (the rotary tables would be huge)")
-        try check((parameterCount ?? Int.max) <= Self.maximumParameters,
+        try check(parameterCount.map { $0 > 0 && $0 <= Self.maximumParameters } ?? false,
                   "more than \(Self.maximumParameters) parameters")
     }
 
@@ -116,13 +116,16 @@ public struct ModelConfig: Sendable, Equatable {
         for shape in perLayer {
             let (count, overflow) = Self.multiplyChecked(shape)
             guard !overflow, count >= 0 else { return nil }
-            layer += count
+            let (sum, overflowSum) = layer.addingReportingOverflow(count)
+            guard !overflowSum else { return nil }
+            layer = sum
         }
         let (layers, overflowLayers) = layer.multipliedReportingOverflow(by: nLayers)
         let (embedding, overflowEmbedding) = Self.multiplyChecked([vocabSize, dim, tieEmbeddings ? 1 : 2])
         guard !overflowLayers, !overflowEmbedding else { return nil }
-        let (total, overflow) = layers.addingReportingOverflow(embedding + dim)
-        return overflow ? nil : total
+        let (head, overflowHead) = embedding.addingReportingOverflow(dim)
+        let (total, overflow) = layers.addingReportingOverflow(head)
+        return overflow || overflowHead ? nil : total
     }
 
     static func multiplyChecked(_ values: [Int]) -> (Int, Bool) {

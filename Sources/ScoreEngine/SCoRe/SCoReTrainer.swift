@@ -107,13 +107,23 @@ public final class SCoReTrainer {
         var draw = generator
         let chosen = (0..<options.promptsPerStep).map { _ in problems[draw.nextIndex(below: problems.count)] }
         try computeGradients(on: chosen, generator: draw)
-        return try applyPending()
+        do {
+            return try applyPending()
+        } catch {
+            pending = nil
+            throw error
+        }
     }
 
     /// One step of the plan on the given problems (`samplesPerPrompt` episodes each).
     public func step(on chosen: [SelfCorrectionProblem]) throws -> SCoReStepStats {
         try computeGradients(on: chosen, generator: generator)
-        return try applyPending()
+        do {
+            return try applyPending()
+        } catch {
+            pending = nil
+            throw error
+        }
     }
 
     /// The first half of a step: rollouts, rewards and the objective's gradients, left in

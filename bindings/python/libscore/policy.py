@@ -208,7 +208,7 @@ class Policy:
                  max_new_tokens=None, seed=None):
         """One answer to ``prompt`` (the first attempt of the two-attempt format).
 
-        Options left as None keep the library's defaults (greedy, 64 tokens, seed 0).
+        Options left as None keep the library's defaults (greedy, 16 tokens, seed 0).
         """
         encoded = _convert.text(prompt, "prompt")
         options = _structs.new(_structs.SamplingOptions)

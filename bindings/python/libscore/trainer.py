@@ -2,7 +2,8 @@
 
 import math
 from collections.abc import Sequence
-from ctypes import POINTER, byref, cast, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p
+from array import array
+from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p, memmove
 
 from . import _callbacks, _convert, _structs
 from ._handle import Handle
@@ -208,20 +209,32 @@ class Trainer:
         updating the weights. Returns the step's :class:`StepStats` (``grad_norm`` 0)."""
         return self._stats_call(library().score_trainer_compute_gradients, prompts, references)
 
-    def gradients(self):
-        """The trainer's flat gradient buffer (one float per parameter) as a ctypes float array
-        over the library's memory, read- and writable in place (``memoryview(g)`` works too).
-
-        It is valid only until the next call on this trainer (or its policy); do not keep it.
-        """
+    def _gradient_buffer(self):
         data = POINTER(c_float)()
         count = c_size_t(0)
         check(library().score_trainer_gradients(self._pointer(), byref(data), byref(count)))
-        if count.value == 0 or not data:
-            return (c_float * 0)()
-        buffer = (c_float * count.value).from_address(cast(data, c_void_p).value)
-        buffer._trainer = self  # the library's memory lives as long as the trainer
-        return buffer
+        return data, count.value
+
+    def gradients(self):
+        """A copy of the trainer's flat gradient buffer (one float per parameter, in checkpoint
+        order) as an ``array.array('f')``: the step's gradients between :meth:`compute_gradients`
+        and :meth:`apply_gradients`. Average it across replicas, then :meth:`set_gradients`.
+        """
+        data, count = self._gradient_buffer()
+        values = array("f", bytes(4 * count))
+        if count:
+            memmove(values.buffer_info()[0], data, 4 * count)
+        return values
+
+    def set_gradients(self, values):
+        """Overwrites the trainer's gradient buffer with ``values`` (a sequence or buffer of one
+        float per parameter), e.g. gradients averaged across replicas before :meth:`apply_gradients`."""
+        data, count = self._gradient_buffer()
+        floats = values if isinstance(values, array) and values.typecode == "f" else array("f", values)
+        if len(floats) != count:
+            raise ValueError(f"set_gradients needs {count} values, got {len(floats)}")
+        if count:
+            memmove(data, floats.buffer_info()[0], 4 * count)
 
     def apply_gradients(self):
         """The second half of :meth:`step`: clips the gradient buffer as it is now, applies AdamW

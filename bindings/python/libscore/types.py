@@ -79,8 +79,8 @@ class VerifyItem:
 class SFTExample:
     """A supervised example for :meth:`Trainer.sft_step`.
 
-    With ``attempt2`` None it is single-turn (prompt, answer); otherwise a whole two-attempt
-    exchange with loss on both attempts.
+    With ``attempt2`` None it is single-turn (prompt, answer); otherwise a two-attempt exchange
+    in which only attempt 2 is learned (attempt 1 is context), as Pair-SFT builds its data.
     """
 
     prompt: str

@@ -242,11 +242,13 @@ def test_compute_and_apply_across_two_replicas():
             second.compute_gradients(["3+4=", "20+22="], ["7", "42"])
             first_gradients, second_gradients = first.gradients(), second.gradients()
             assert len(first_gradients) == first_policy.info.parameter_count
-            assert len(memoryview(first_gradients)) == len(first_gradients)
             mean = [(a + b) / 2 for a, b in zip(first_gradients, second_gradients)]
             assert any(mean)
-            first_gradients[:] = mean
-            second_gradients[:] = mean
+            first.set_gradients(mean)
+            second.set_gradients(mean)
+            assert list(first.gradients()) == list(second.gradients())
+            with pytest.raises(ValueError):
+                first.set_gradients(mean[:-1])
             norm = first.apply_gradients()
             assert norm > 0 and second.apply_gradients() == norm
             assert first.completed_steps == second.completed_steps == 1
@@ -261,7 +263,9 @@ def test_apply_without_gradients_and_with_a_nan(trainer):
         trainer.apply_gradients()
     trainer.compute_gradients(PROMPTS, REFERENCES)
     before = probe_logits(trainer.policy)
-    trainer.gradients()[0] = math.nan
+    gradients = trainer.gradients()
+    gradients[0] = math.nan
+    trainer.set_gradients(gradients)
     with pytest.raises(libscore.NonFiniteError):
         trainer.apply_gradients()
     assert probe_logits(trainer.policy) == before

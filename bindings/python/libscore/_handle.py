@@ -26,3 +26,22 @@ class Handle:
         pointer, self.pointer = self.pointer, None
         if pointer is not None:
             self._free(pointer)
+
+
+class Closable:
+    """Context-manager and finalizer behaviour for objects that own a handle: ``with`` checks the
+    object is open and closes it on exit; garbage collection closes it too. Subclasses define
+    ``close()`` and ``_pointer()``."""
+
+    def __enter__(self):
+        self._pointer()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
+            pass

@@ -5,7 +5,7 @@ from ctypes import POINTER, byref, c_float, c_int32, c_size_t, c_void_p
 from ctypes import pointer as pointer_to
 
 from . import _convert, _structs
-from ._handle import Handle
+from ._handle import Closable, Handle
 from ._library import check, library, take_string
 from .errors import ERR_BUFFER_TOO_SMALL
 from .types import Correction, PolicyInfo
@@ -69,7 +69,7 @@ def _filled(fill, c_type, capacity):
         return buffer, count.value
 
 
-class Policy:
+class Policy(Closable):
     """A language model with its tokenizer and the two-attempt self-correction format.
 
     ``Policy(config, seed)`` makes a model with random weights: ``config`` maps
@@ -140,19 +140,6 @@ class Policy:
             handle.free()
         self._trainer_handles.clear()
         self._handle.free()
-
-    def __enter__(self):
-        self._pointer()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
-            pass
 
     def save(self, path):
         """Saves the weights and config to the folder ``path`` (created if needed)."""

@@ -6,7 +6,7 @@ from array import array
 from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p, memmove
 
 from . import _callbacks, _convert, _structs
-from ._handle import Handle
+from ._handle import Closable, Handle
 from ._library import check, library
 from .policy import Policy
 from .types import EvalResult, SFTExample, Stage, StepStats
@@ -58,7 +58,7 @@ def _sft_example(example, index):
             _convert.optional_text(attempt2, f"examples[{index}].attempt2"))
 
 
-class Trainer:
+class Trainer(Closable):
     """SCoRe training of ``policy``, which it updates in place.
 
     Keyword options mirror ``score_trainer_options`` (unset ones keep the library's defaults):
@@ -125,19 +125,6 @@ class Trainer:
         """Frees the trainer (not its policy). Safe to call twice."""
         self._handle.free()
         self._policy._trainer_handles.discard(self._handle)
-
-    def __enter__(self):
-        self._pointer()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
-            pass
 
     # Verifiers and progress
 

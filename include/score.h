@@ -10,7 +10,9 @@
  * -----------
  * - Status. Every call that can fail returns a score_status: SCORE_OK (0) or a negative code
  *   below. score_status_string() names a code; score_last_error() holds a message for the last
- *   failure on the calling thread. No call aborts the process on bad input.
+ *   failure on the calling thread. No call aborts the process on bad input. (Running out of
+ *   memory is the exception: shapes and batch sizes are bounded and checked against the
+ *   machine's memory, but an allocation that still fails ends the process.)
  * - Handles. score_policy and score_trainer are opaque. score_x_create(..., &out) makes one,
  *   score_x_free(x) releases it; freeing NULL, or a handle already freed, does nothing. A handle
  *   that is not live (freed, or never made by the library) is refused with

@@ -39,7 +39,10 @@ for example in self_correct train_with_verifier; do
 done
 
 echo "== Python bindings tests and examples"
-python3 -m pytest --version > /dev/null 2>&1 || python3 -m pip install pytest
+if ! python3 -m pytest --version > /dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y python3-pytest || python3 -m pip install pytest
+fi
 LIBSCORE_PATH="$LIB_DIR/libscore.so" python3 -m pytest -q bindings/python/tests
 for example in self_correct train_with_verifier; do
     LIBSCORE_PATH="$LIB_DIR/libscore.so" PYTHONPATH=bindings/python python3 "examples/python/$example.py"

@@ -1,5 +1,6 @@
 """Ownership of one native handle: freed exactly once, by whoever closes it first."""
 
+import functools
 from ctypes import c_void_p
 
 
@@ -45,3 +46,14 @@ class Closable:
             self.close()
         except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
             pass
+
+
+def serialized(method):
+    """Runs ``method`` under the object's ``_lock``, which a policy shares with its trainers:
+    the library releases the GIL during calls, and a native handle must not be used by two
+    threads at once."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked

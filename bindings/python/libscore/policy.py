@@ -1,11 +1,12 @@
 """Policy: a model, its tokenizer and the two-attempt format."""
 
+import threading
 from collections.abc import Mapping
 from ctypes import POINTER, byref, c_float, c_int32, c_size_t, c_void_p
 from ctypes import pointer as pointer_to
 
 from . import _convert, _structs
-from ._handle import Closable, Handle
+from ._handle import Closable, Handle, serialized
 from ._library import check, library, take_string
 from .errors import ERR_BUFFER_TOO_SMALL
 from .types import Correction, PolicyInfo
@@ -96,6 +97,7 @@ class Policy(Closable):
         self._adopt(pointer)
 
     def _adopt(self, pointer):
+        self._lock = threading.RLock()
         self._handle = Handle(pointer.value, library().score_policy_free)
         self._trainer_handles = set()
         self._vocab_size = None
@@ -134,6 +136,7 @@ class Policy(Closable):
         """True once :meth:`close` ran."""
         return self._handle.closed
 
+    @serialized
     def close(self):
         """Frees the policy, after closing any trainer still open over it. Safe to call twice."""
         for handle in list(self._trainer_handles):
@@ -141,11 +144,13 @@ class Policy(Closable):
         self._trainer_handles.clear()
         self._handle.free()
 
+    @serialized
     def save(self, path):
         """Saves the weights and config to the folder ``path`` (created if needed)."""
         check(library().score_policy_save(self._pointer(), _convert.path(path)))
 
     @property
+    @serialized
     def info(self):
         """A :class:`PolicyInfo`: vocabulary and tokenizer sizes, context, threads, parameters."""
         info = _structs.new(_structs.PolicyInfo)
@@ -158,6 +163,7 @@ class Policy(Closable):
             parameter_count=info.parameter_count,
         )
 
+    @serialized
     def tokenize(self, text):
         """The token ids of plain ``text`` (special-token names are not parsed)."""
         encoded = _convert.text(text, "text")
@@ -167,6 +173,7 @@ class Policy(Closable):
             c_int32, len(encoded) + 1)
         return buffer[:count]
 
+    @serialized
     def detokenize(self, ids):
         """The text of token ``ids`` (bytes that are not valid UTF-8 become U+FFFD)."""
         tokens = _convert.token_ids(ids)
@@ -174,6 +181,7 @@ class Policy(Closable):
         check(library().score_detokenize(self._pointer(), tokens, len(tokens), byref(text)))
         return take_string(text.value)
 
+    @serialized
     def logits(self, ids):
         """Next-token logits at every position of ``ids``: a list of ``len(ids)`` rows, each a
         list of ``info.vocab_size`` floats (row i scores the token after ``ids[: i + 1]``)."""
@@ -191,6 +199,7 @@ class Policy(Closable):
         flat = buffer[:count]
         return [flat[row * width:(row + 1) * width] for row in range(len(tokens))]
 
+    @serialized
     def generate(self, prompt, *, temperature=None, top_k=None, top_p=None, min_p=None,
                  max_new_tokens=None, seed=None):
         """One answer to ``prompt`` (the first attempt of the two-attempt format).
@@ -207,6 +216,7 @@ class Policy(Closable):
         check(library().score_generate(self._pointer(), encoded, byref(options), byref(text)))
         return take_string(text.value)
 
+    @serialized
     def self_correct(self, prompt, *, temperature=None, max_new_tokens=None, seed=None, gated=None,
                      gate_threshold=None, confidence=None):
         """Two-attempt self-correction of ``prompt``; returns a :class:`Correction`.

@@ -6,7 +6,7 @@ from array import array
 from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p, memmove
 
 from . import _callbacks, _convert, _structs
-from ._handle import Closable, Handle
+from ._handle import Closable, Handle, serialized
 from ._library import check, library
 from .policy import Policy
 from .types import EvalResult, SFTExample, Stage, StepStats
@@ -85,6 +85,7 @@ class Trainer(Closable):
         self._adopt(policy, pointer)
 
     def _adopt(self, policy, pointer):
+        self._lock = policy._lock
         self._policy = policy
         self._handle = Handle(pointer.value, library().score_trainer_free)
         policy._trainer_handles.add(self._handle)
@@ -121,6 +122,7 @@ class Trainer(Closable):
         """True once :meth:`close` ran (or the policy was closed)."""
         return self._handle.closed
 
+    @serialized
     def close(self):
         """Frees the trainer (not its policy). Safe to call twice."""
         self._handle.free()
@@ -128,6 +130,7 @@ class Trainer(Closable):
 
     # Verifiers and progress
 
+    @serialized
     def set_verifier(self, verifier):
         """Scores attempts with ``verifier(items) -> rewards``: ``items`` is a list of
         :class:`VerifyItem`, the result one float per item (1 correct, 0 wrong; >= 0.5 counts
@@ -140,6 +143,7 @@ class Trainer(Closable):
         check(library().score_trainer_set_verifier(self._pointer(), callback, None))
         self._verifier = verifier
 
+    @serialized
     def use_builtin_verifier(self, name):
         """Scores attempts with a built-in verifier: "exact_match", "final_answer" or "arithmetic"."""
         if not isinstance(name, str):
@@ -153,6 +157,7 @@ class Trainer(Closable):
         """The Python verifier in use, or None for a built-in one."""
         return self._verifier
 
+    @serialized
     def set_progress(self, progress):
         """Calls ``progress(phase, done, total)`` during steps and evaluations (None: no calls).
 
@@ -185,12 +190,14 @@ class Trainer(Closable):
                                           byref(stats)))
         return _step_stats(stats)
 
+    @serialized
     def step(self, prompts, references):
         """One SCoRe step over ``prompts`` (``references[i]`` goes to the verifier with prompt i):
         samples both attempts, scores them, applies one AdamW update. Returns :class:`StepStats`.
         On any failure (including the verifier's exception, re-raised here) nothing changes."""
         return self._stats_call(library().score_trainer_step, prompts, references)
 
+    @serialized
     def compute_gradients(self, prompts, references):
         """The first half of :meth:`step`: fills the gradient buffer (:meth:`gradients`) without
         updating the weights. Returns the step's :class:`StepStats` (``grad_norm`` 0)."""
@@ -202,6 +209,7 @@ class Trainer(Closable):
         check(library().score_trainer_gradients(self._pointer(), byref(data), byref(count)))
         return data, count.value
 
+    @serialized
     def gradients(self):
         """A copy of the trainer's flat gradient buffer (one float per parameter, in checkpoint
         order) as an ``array.array('f')``: the step's gradients between :meth:`compute_gradients`
@@ -213,6 +221,7 @@ class Trainer(Closable):
             memmove(values.buffer_info()[0], data, 4 * count)
         return values
 
+    @serialized
     def set_gradients(self, values):
         """Overwrites the trainer's gradient buffer with ``values`` (a sequence or buffer of one
         float per parameter), e.g. gradients averaged across replicas before :meth:`apply_gradients`."""
@@ -223,6 +232,7 @@ class Trainer(Closable):
         if count:
             memmove(data, floats.buffer_info()[0], 4 * count)
 
+    @serialized
     def apply_gradients(self):
         """The second half of :meth:`step`: clips the gradient buffer as it is now, applies AdamW
         and counts the step. Returns the gradient norm before clipping. Raises
@@ -238,15 +248,18 @@ class Trainer(Closable):
         return stage.value, steps.value
 
     @property
+    @serialized
     def next_stage(self):
         """The :class:`Stage` the next step runs."""
         return _stage(self._progress_state()[0])
 
     @property
+    @serialized
     def completed_steps(self):
         """The number of steps completed."""
         return self._progress_state()[1]
 
+    @serialized
     def evaluate(self, prompts, references, protocol="greedy", seed=0):
         """Two-attempt evaluation, one episode per prompt, scored by the trainer's verifier.
 
@@ -265,6 +278,7 @@ class Trainer(Closable):
         values = {name: getattr(result, name) for name in _structs.EVAL_RESULT_VALUES}
         return EvalResult(count=result.count, **values)
 
+    @serialized
     def sft_step(self, examples, learning_rate):
         """One supervised step over ``examples`` (:class:`SFTExample` or ``(prompt, attempt1)``
         / ``(prompt, attempt1, attempt2)`` tuples) at ``learning_rate``; returns the mean token
@@ -283,10 +297,12 @@ class Trainer(Closable):
                                                byref(loss)))
         return loss.value
 
+    @serialized
     def reset_reference(self):
         """Makes the KL reference a copy of the policy as it is now and clears the optimizer."""
         check(library().score_trainer_reset_reference(self._pointer()))
 
+    @serialized
     def save(self, path):
         """Saves everything the run needs to continue exactly to the folder ``path``
         (see :meth:`resume`)."""

@@ -195,3 +195,24 @@ def test_hugging_face_folder_and_host_chat_template():
         libscore.Policy.load(HF_FOLDER, chat_template=dict(layout, system="x"))
     with pytest.raises(TypeError):
         libscore.Policy.load(HF_FOLDER, chat_template="chatml")
+
+
+def test_threads_sharing_a_policy_are_serialized():
+    import threading
+    with make_policy() as policy:
+        expected = policy.self_correct("12+34=", max_new_tokens=4).final_text
+        results, errors = [], []
+
+        def work():
+            try:
+                for _ in range(5):
+                    results.append(policy.self_correct("12+34=", max_new_tokens=4).final_text)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors and results == [expected] * 20

@@ -204,7 +204,8 @@ SCORE_API score_status score_policy_create(const score_model_config *config, uin
    (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM; config.json, model.safetensors or
    shards with their index, f32/bf16/f16 weights, tokenizer.json, tokenizer_config.json with its
    chat template, generation_config.json). A folder without tokenizer.json uses the library's
-   byte-level tokenizer. A missing, truncated or corrupt folder fails with SCORE_ERR_INVALID_FILE
+   byte-level tokenizer, unless it holds tokenizer.model, vocab.json or merges.txt (a tokenizer
+   form the library does not read: SCORE_ERR_INVALID_FILE). A missing, truncated or corrupt folder fails with SCORE_ERR_INVALID_FILE
    or SCORE_ERR_IO; a configuration the engine cannot compute (another architecture, a rope
    scaling other than llama3, a sliding window in effect) with SCORE_ERR_INVALID_FILE naming the
    field. */

@@ -174,6 +174,18 @@ struct PretrainedFolderTests {
         try model.save(to: parent, copyingTokenizerFrom: parent)
     }
 
+    /// A folder without tokenizer.json reads with the byte tokenizer, unless it holds a
+    /// tokenizer in a form the engine does not read (then the file is named, nothing guessed).
+    @Test func tokenizerFormsOtherThanTokenizerJSONAreRefused() throws {
+        let parent = try SafeTensorsTests.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let directory = try Self.copy("llama_tied", to: parent)
+        #expect(try ModelBundle.load(from: directory).usesByteTokenizer)
+        try Data("not read".utf8).write(to: directory.appendingPathComponent("tokenizer.model"))
+        let failure = SafeTensorsTests.invalidFileError { try ModelBundle.load(from: directory) }
+        #expect(failure?.path.hasSuffix("tokenizer.model") == true)
+    }
+
     @Test func tiedFolderMayHoldOutputProjectionAndRotaryBuffers() throws {
         let parent = try SafeTensorsTests.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: parent) }

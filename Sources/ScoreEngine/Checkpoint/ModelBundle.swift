@@ -71,10 +71,18 @@ public struct ModelBundle: Sendable {
                                generationDefaults: pretrained.generationDefaults, source: directory)
     }
 
-    /// The folder's tokenizer: `tokenizer.json` when present, else the byte tokenizer.
+    /// The folder's tokenizer: `tokenizer.json` when present, else the byte tokenizer. A folder
+    /// whose tokenizer comes only in another form (SentencePiece `tokenizer.model`, or
+    /// `vocab.json` with `merges.txt`) is refused rather than read with the wrong tokenizer.
     public static func tokenizer(in directory: URL) throws -> any Tokenizer {
         let url = directory.appendingPathComponent("tokenizer.json")
-        return FileManager.default.fileExists(atPath: url.path) ? try BPETokenizer(contentsOf: url) : ByteTokenizer()
+        if FileManager.default.fileExists(atPath: url.path) { return try BPETokenizer(contentsOf: url) }
+        for other in ["tokenizer.model", "vocab.json", "merges.txt"]
+        where FileManager.default.fileExists(atPath: directory.appendingPathComponent(other).path) {
+            throw ScoreError.invalidFile(path: directory.appendingPathComponent(other).path, reason:
+                "this tokenizer format is not supported; the folder needs a tokenizer.json (byte-level BPE)")
+        }
+        return ByteTokenizer()
     }
 
     /// The two-attempt format with `instruction` (nil: the short wording for the byte tokenizer,

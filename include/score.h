@@ -190,6 +190,10 @@ typedef struct score_policy_options {
     /* score_policy_load only: a layout replacing the folder's chat template; NULL (default) uses
        the folder's own (an unrecognised one is then an error naming it). */
     const score_chat_template *chat_template;
+    /* score_policy_load only: the "Today Date" Llama-3.x templates write ("26 Jul 2024"); NULL
+       (default) takes the template's own, which for Llama-3.2 is today's date, as transformers
+       renders it. Set it for runs that must be reproducible. */
+    const char *template_date;
 } score_policy_options;
 
 /* Fills *options with the defaults. NULL is a no-op. */

@@ -23,6 +23,7 @@ private struct PolicySettings {
     var threads = 1
     var instruction: String?
     var chatTemplate: score_chat_template?
+    var templateDate: String?
 }
 
 private func policySettings(_ options: UnsafePointer<score_policy_options>?) throws -> PolicySettings {
@@ -36,7 +37,8 @@ private func policySettings(_ options: UnsafePointer<score_policy_options>?) thr
     }
     return PolicySettings(threads: Int(o.threads),
                           instruction: try Arguments.optionalText(o.instruction, "score_policy_options.instruction"),
-                          chatTemplate: template)
+                          chatTemplate: template,
+                          templateDate: try Arguments.optionalText(o.template_date, "score_policy_options.template_date"))
 }
 
 /// The engine's layout for a host's score_chat_template, on `tokenizer`.
@@ -76,7 +78,8 @@ public func scoreModelConfigInit(_ config: UnsafeMutablePointer<score_model_conf
 public func scorePolicyOptionsInit(_ options: UnsafeMutablePointer<score_policy_options>?) {
     guard let options else { return }
     options.pointee = score_policy_options(struct_size: UInt32(MemoryLayout<score_policy_options>.size),
-                                           threads: 1, instruction: nil, chat_template: nil)
+                                           threads: 1, instruction: nil, chat_template: nil,
+                                           template_date: nil)
 }
 
 @_cdecl("score_policy_create")
@@ -125,7 +128,8 @@ public func scorePolicyLoad(_ path: UnsafePointer<CChar>?, _ options: UnsafePoin
         let settings = try policySettings(options)
         let url = URL(fileURLWithPath: folder)
         let template = try settings.chatTemplate.map { try chatTemplate($0, tokenizer: try ModelBundle.tokenizer(in: url)) }
-        let bundle = try ModelBundle.load(from: url, threads: settings.threads, template: template)
+        let bundle = try ModelBundle.load(from: url, threads: settings.threads, template: template,
+                                          date: settings.templateDate)
         out.pointee = Policy.handles.register(try Policy(bundle: bundle, instruction: settings.instruction))
         Log.write(SCORE_LOG_INFO, "loaded a policy of \(bundle.model.parameterCount) parameters from \(folder)")
     }

@@ -2075,7 +2075,12 @@ static void test_model_folders_and_chat_templates(void) {
     layout.end_of_turn = "<|end_turn|>";
     score_policy_options options;
     score_policy_options_init(&options);
-    CHECK(options.chat_template == NULL, "score_policy_options_init leaves chat_template NULL");
+    CHECK(options.chat_template == NULL && options.template_date == NULL,
+          "score_policy_options_init leaves chat_template and template_date NULL");
+    options.template_date = "\xfe";
+    policy = NULL;
+    EXPECT_MSG(score_policy_load(folder, &options, &policy), SCORE_ERR_INVALID_ARGUMENT, "utf");
+    options.template_date = "26 Jul 2024";
     options.chat_template = &layout;
     policy = NULL;
     if (EXPECT(score_policy_load(folder, &options, &policy), SCORE_OK)) {

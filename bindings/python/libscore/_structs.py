@@ -65,6 +65,7 @@ class PolicyOptions(Structure):
         ("threads", c_int32),
         ("instruction", c_char_p),
         ("chat_template", POINTER(ChatTemplate)),
+        ("template_date", c_char_p),
     ]
 
 

@@ -44,12 +44,13 @@ def _chat_template(layout):
     return template
 
 
-def _policy_options(threads, instruction, chat_template=None):
+def _policy_options(threads, instruction, chat_template=None, template_date=None):
     options = _structs.new(_structs.PolicyOptions)
     library().score_policy_options_init(byref(options))
     if threads is not None:
         options.threads = _convert.integer(threads, "threads")
     options.instruction = _convert.optional_text(instruction, "instruction")
+    options.template_date = _convert.optional_text(template_date, "template_date")
     if chat_template is not None:
         options._template = _chat_template(chat_template)  # kept alive with the options
         options.chat_template = pointer_to(options._template)
@@ -103,18 +104,19 @@ class Policy(Closable):
         self._vocab_size = None
 
     @classmethod
-    def load(cls, path, *, threads=None, instruction=None, chat_template=None):
+    def load(cls, path, *, threads=None, instruction=None, chat_template=None, template_date=None):
         """Loads a model folder: one :meth:`save` wrote, or a Hugging Face folder (Llama, Qwen2,
         Mistral; tokenizer.json and tokenizer_config.json give the tokenizer and chat template).
 
         ``chat_template`` replaces a template the library does not recognise: a mapping with
         ``conversation_start``, ``user_prefix``, ``user_suffix``, ``assistant_prefix``,
         ``end_of_turn``, ``after_assistant`` (strings that may hold special-token names) and
-        ``trim_messages``. Raises :class:`InvalidFileError` (or :class:`ScoreIOError`) for a
+        ``trim_messages``. ``template_date`` fixes the "Today Date" of Llama-3.x templates
+        (e.g. "26 Jul 2024"; default: the template's own, today's date for Llama-3.2). Raises :class:`InvalidFileError` (or :class:`ScoreIOError`) for a
         missing, corrupt or unsupported folder.
         """
         encoded = _convert.path(path)
-        options = _policy_options(threads, instruction, chat_template)
+        options = _policy_options(threads, instruction, chat_template, template_date)
         pointer = c_void_p()
         check(library().score_policy_load(encoded, byref(options), byref(pointer)))
         policy = cls.__new__(cls)

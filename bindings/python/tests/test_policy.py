@@ -186,7 +186,7 @@ def test_hugging_face_folder_and_host_chat_template():
         plain = policy.self_correct("1+1=", max_new_tokens=4)
     layout = {"conversation_start": "<|bos|>", "user_prefix": "<|user|>Q: ", "user_suffix": "<|end_turn|>",
               "assistant_prefix": "<|assistant|>", "end_of_turn": "<|end_turn|>"}
-    with libscore.Policy.load(HF_FOLDER, chat_template=layout) as policy:
+    with libscore.Policy.load(HF_FOLDER, chat_template=layout, template_date="26 Jul 2024") as policy:
         custom = policy.self_correct("1+1=", max_new_tokens=4)
     assert plain.tokens1 and custom.tokens1
     with pytest.raises(libscore.ScoreError):

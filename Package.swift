@@ -42,7 +42,7 @@ let package = Package(
             swiftSettings: fastMath),
         .executableTarget(
             name: "ScoreBench", dependencies: ["ScoreEngine", "CBLAS"],
-            exclude: ["peer_torch.py", "configs.json"], swiftSettings: fastMath),
+            exclude: ["peer_torch.py", "configs.json", "make_model_folder.py"], swiftSettings: fastMath),
         .testTarget(
             name: "ScoreEngineTests", dependencies: ["ScoreEngine"],
             resources: [.copy("Fixtures")]),

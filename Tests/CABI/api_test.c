@@ -493,7 +493,7 @@ static void test_free_functions_accept_null(void) {
     score_sampling_options_init(NULL);
     score_correct_options_init(NULL);
     score_trainer_options_init(NULL);
-    CHECK(true, "release and init functions accept NULL");
+    /* Reaching this line is the check: a crash above fails the whole program. */
 }
 
 static void test_defaults(void) {
@@ -1996,7 +1996,7 @@ static void test_absurd_shapes(void) {
     config.num_kv_heads = 1;
     config.head_dim = 64;
     EXPECT_INVALID(score_policy_create(&config, 1, NULL, &policy));
-    CHECK(true, "absurd shapes did not crash");
+    /* Reaching this line is the check: a crash above fails the whole program. */
 }
 
 /* A size_t count above INT64_MAX (SIZE_MAX) is refused before any read; a capacity that large is

@@ -71,6 +71,8 @@ public final class SCoReTrainer {
         var stats: SCoReStepStats
         var generator: RandomGenerator
         var start: UInt64
+        /// Tokens of all episodes, prompts included.
+        var tokens: Int
     }
     private var pending: Pending?
 
@@ -106,18 +108,18 @@ public final class SCoReTrainer {
         }
         var draw = generator
         let chosen = (0..<options.promptsPerStep).map { _ in problems[draw.nextIndex(below: problems.count)] }
-        try computeGradients(on: chosen, generator: draw)
-        do {
-            return try applyPending()
-        } catch {
-            pending = nil
-            throw error
-        }
+        return try wholeStep(on: chosen, generator: draw)
     }
 
     /// One step of the plan on the given problems (`samplesPerPrompt` episodes each).
     public func step(on chosen: [SelfCorrectionProblem]) throws -> SCoReStepStats {
-        try computeGradients(on: chosen, generator: generator)
+        try wholeStep(on: chosen, generator: generator)
+    }
+
+    /// Both halves of a step; a failure in the second discards the computed gradients, so a
+    /// failed step leaves nothing pending.
+    private func wholeStep(on chosen: [SelfCorrectionProblem], generator start: RandomGenerator) throws -> SCoReStepStats {
+        try computeGradients(on: chosen, generator: start)
         do {
             return try applyPending()
         } catch {
@@ -183,14 +185,15 @@ public final class SCoReTrainer {
         try progress?(.backward, episodes.count, episodes.count)
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - startTime) / 1e9
+        let tokens = episodes.reduce(0) { $0 + $1.count }
         let stats = SCoReStepStats(
             step: completedSteps + 1, stage: stage, metrics: SelfCorrectionMetrics(pairs: scores.pairs),
             loss: objective.loss, klTurn1: objective.klTurn1, klTurn2: objective.klTurn2,
             meanAdvantageTurn1: objective.meanAdvantageTurn1, meanAdvantageTurn2: objective.meanAdvantageTurn2,
             entropy: entropy, gradNorm: 0, learningRate: options.learningRate, seconds: seconds,
             rolloutSeconds: Double(rolloutEnd - startTime) / 1e9,
-            tokensPerSecond: Double(episodes.reduce(0) { $0 + $1.count }) / max(seconds, 1e-9))
-        pending = Pending(stats: stats, generator: draw, start: startTime)
+            tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
+        pending = Pending(stats: stats, generator: draw, start: startTime, tokens: tokens)
     }
 
     /// Clips, updates and counts the pending step; its statistics with the gradient norm and the
@@ -206,8 +209,8 @@ public final class SCoReTrainer {
         generator = done.generator
         completedSteps += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - done.start) / 1e9
-        done.stats.tokensPerSecond *= done.stats.seconds / max(seconds, 1e-9)
         done.stats.seconds = seconds
+        done.stats.tokensPerSecond = Double(done.tokens) / max(seconds, 1e-9)
         return done.stats
     }
 

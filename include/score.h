@@ -413,6 +413,15 @@ typedef struct score_trainer_options {
     float first_temperature;   /* attempt 1 only; < 0 (default -1) = temperature */
     int32_t max_new_tokens;    /* per attempt; default 8 */
     uint64_t seed;             /* sampling; default 0 */
+    /* Episodes forwarded and back-propagated at once; their gradients accumulate, so the step is
+       the same for any value (to float rounding) and only peak memory changes. 0 (default) = the
+       largest that keeps one pass within memory_budget. */
+    int32_t micro_batch;
+    /* Bytes the activations of one pass and the KV cache of one rollout chunk should stay within,
+       beyond weights and optimizer state; default 1 GiB. A step whose estimate exceeds the
+       machine's memory fails with SCORE_ERR_INVALID_ARGUMENT before sampling, naming the estimate
+       and the option that would make it fit. */
+    uint64_t memory_budget;
 } score_trainer_options;
 
 SCORE_API void score_trainer_options_init(score_trainer_options *options);

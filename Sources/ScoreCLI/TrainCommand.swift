@@ -22,6 +22,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "β2 (KL of turn 1 in Stage I).") var beta2: Float = 1.0
     @Option(help: "α (Stage II progress shaping).") var alpha: Float = 10
     @Option(help: "Seed of prompt choice and sampling.") var seed: UInt64 = 0
+    @Option(help: "Episodes forwarded at once (gradients accumulate; 0 = as many as --memory-budget allows).")
+    var microBatch = 0
+    @Option(help: "GB for the activations of one pass and the KV cache of one rollout chunk.")
+    var memoryBudget = 1.0
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -37,8 +41,16 @@ struct TrainCommand: ParsableCommand {
         options.maxNewTokens = maxNewTokens
         options.seed = seed
         options.objective = ObjectiveOptions(beta1: beta1, beta2: beta2, alpha: alpha)
+        options.microBatch = microBatch
+        guard memoryBudget.isFinite, memoryBudget > 0, memoryBudget < 1e9 else {
+            throw ValidationError("--memory-budget must be a positive number of GB (got \(memoryBudget))")
+        }
+        options.memoryBudget = Int(memoryBudget * 1e9)
         let trainer = try SCoReTrainer(policy: bundle.model, problems: set, format: format,
                                        verifier: try folder.chosenVerifier(builtInTask: false), options: options)
+        let longestPrompt = set.map { format.promptTokens($0.prompt).count }.max() ?? 0
+        print("Estimated peak memory: \(MemoryEstimate.describe(trainer.estimatedPeakBytes(longestPrompt: longestPrompt))) "
+              + "(\(MemoryEstimate.describe(trainer.stateBytes)) weights and optimizer state).")
         let outFolder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
         let log = try MetricsLog(url: outFolder.appendingPathComponent("metrics.jsonl"))

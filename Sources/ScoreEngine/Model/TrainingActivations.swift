@@ -1,17 +1,18 @@
-/// Everything the training forward pass keeps for the backward pass, sized for one
-/// [batch, seqLen] shape and reused while the shape stays the same.
+/// Everything the training forward pass keeps for the backward pass, allocated for a capacity of
+/// rows (and of attention probabilities) and reused by every smaller [batch, seqLen] block, so the
+/// micro-batches of a step share one allocation.
 final class TrainingActivations {
     /// Per-block saved tensors.
     final class Block {
         let input, invRMS1, norm1, q, k, v, probs, attention, middle, invRMS2, norm2, gate, up, act: FloatBuffer
-        init(n: Int, config c: ModelConfig, batch: Int, seqLen: Int) {
+        init(n: Int, config c: ModelConfig, probabilities: Int) {
             input = FloatBuffer(count: n * c.dim)
             invRMS1 = FloatBuffer(count: n)
             norm1 = FloatBuffer(count: n * c.dim)
             q = FloatBuffer(count: n * c.qDim)
             k = FloatBuffer(count: n * c.kvDim)
             v = FloatBuffer(count: n * c.kvDim)
-            probs = FloatBuffer(count: batch * c.nHeads * seqLen * seqLen)
+            probs = FloatBuffer(count: probabilities)
             attention = FloatBuffer(count: n * c.qDim)
             middle = FloatBuffer(count: n * c.dim)
             invRMS2 = FloatBuffer(count: n)
@@ -22,8 +23,11 @@ final class TrainingActivations {
         }
     }
 
-    let batch, seqLen: Int
+    /// The block of the last forward pass.
+    var batch, seqLen: Int
     var rows: Int { batch * seqLen }
+    /// Rows and attention probabilities the buffers hold.
+    let rowCapacity, probabilityCapacity: Int
     let blocks: [Block]
     let output, invRMSFinal, normFinal, logits, logPartition: FloatBuffer
     var tokens: [Int32]
@@ -35,7 +39,10 @@ final class TrainingActivations {
         self.batch = batch
         self.seqLen = seqLen
         let n = batch * seqLen
-        blocks = (0..<c.nLayers).map { _ in Block(n: n, config: c, batch: batch, seqLen: seqLen) }
+        rowCapacity = n
+        let probabilities = Self.probabilities(config: c, batch: batch, seqLen: seqLen)
+        probabilityCapacity = probabilities
+        blocks = (0..<c.nLayers).map { _ in Block(n: n, config: c, probabilities: probabilities) }
         output = FloatBuffer(count: n * c.dim)
         invRMSFinal = FloatBuffer(count: n)
         normFinal = FloatBuffer(count: n * c.dim)
@@ -52,5 +59,15 @@ final class TrainingActivations {
         dAct = FloatBuffer(count: n * c.hiddenDim)
         dGate = FloatBuffer(count: n * c.hiddenDim)
         dUp = FloatBuffer(count: n * c.hiddenDim)
+    }
+
+    /// Attention probabilities of a [batch, seqLen] block.
+    static func probabilities(config c: ModelConfig, batch: Int, seqLen: Int) -> Int {
+        batch * c.nHeads * seqLen * seqLen
+    }
+
+    /// Whether a [batch, seqLen] block fits in these buffers.
+    func fits(config c: ModelConfig, batch: Int, seqLen: Int) -> Bool {
+        batch * seqLen <= rowCapacity && Self.probabilities(config: c, batch: batch, seqLen: seqLen) <= probabilityCapacity
     }
 }

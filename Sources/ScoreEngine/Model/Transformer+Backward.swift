@@ -26,7 +26,8 @@ extension Transformer {
             row += a.rows
         }
         // Shard 0 accumulates into `gradients`; the others into buffers of their own, summed after.
-        while shardGradients.count < parts.count - 1 { shardGradients.append(FloatBuffer(count: layout.count)) }
+        while store.shardGradients.count < parts.count - 1 { store.shardGradients.append(FloatBuffer(count: layout.count)) }
+        let shardGradients = store.shardGradients
         let inner = parts.count > 1 ? 1 : threads
         var starts = [0]
         for a in parts.dropLast() { starts.append((starts.last ?? 0) + a.rows) }
@@ -35,8 +36,8 @@ extension Transformer {
             if s == 0 {
                 target = self.gradients.pointer
             } else {
-                self.shardGradients[s - 1].zero()
-                target = self.shardGradients[s - 1].pointer
+                shardGradients[s - 1].zero()
+                target = shardGradients[s - 1].pointer
             }
             let slice = Array(dLogProbs[starts[s]..<(starts[s] + parts[s].rows)])
             self.runBackward(parts[s], dLogProbs: slice, threads: inner, gradients: target)
@@ -78,7 +79,7 @@ extension Transformer {
                     c: a.dNorm.pointer, ldc: d, threads: threads)
         Blas.matmulTransA(m: v, n: d, k: n, a: logits, lda: v, b: a.normFinal.pointer, ldb: d,
                           beta: 1, c: grad(layout.output), ldc: d, threads: threads)
-        a.dResidual.zero()
+        a.dResidual.zero(count: n * d)
         Kernels.rmsNormBackward(rows: n, n: d, x: a.output.pointer, weight: weight(layout.finalNorm),
                                 invRMS: a.invRMSFinal.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
                                 dWeight: grad(layout.finalNorm))
@@ -110,8 +111,8 @@ extension Transformer {
                         c: a.dAttention.pointer, ldc: c.qDim, threads: threads)
             Blas.matmulTransA(m: d, n: c.qDim, k: n, a: a.dResidual.pointer, lda: d, b: block.attention.pointer,
                               ldb: c.qDim, beta: 1, c: grad(o.wo), ldc: c.qDim, threads: threads)
-            a.dK.zero()
-            a.dV.zero()
+            a.dK.zero(count: n * c.kvDim)
+            a.dV.zero(count: n * c.kvDim)
             Attention.backward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
                                probs: block.probs.pointer, dOut: a.dAttention.pointer, dQ: a.dQ.pointer,
                                dK: a.dK.pointer, dV: a.dV.pointer, threads: threads)

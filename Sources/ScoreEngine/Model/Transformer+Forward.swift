@@ -33,15 +33,22 @@ extension Transformer {
     /// after `backward` (which reuses their storage for the logit gradients).
     public var lastLogits: [Float]? {
         guard !activations.isEmpty, activations.allSatisfy({ !$0.tokens.isEmpty }) else { return nil }
-        return activations.flatMap { $0.logits.array }
+        let v = config.vocabSize
+        return activations.flatMap { Array(UnsafeBufferPointer(start: $0.logits.pointer, count: $0.rows * v)) }
     }
 
-    /// With several threads and at least as many sequences, the batch is split into shards that
-    /// run whole passes in parallel on one thread each (data parallelism inside the process);
-    /// otherwise one pass spreads each kernel over the threads.
+    /// With several threads, at least as many sequences and a small model, the batch is split into
+    /// shards that run whole passes in parallel on one thread each (data parallelism inside the
+    /// process); otherwise one pass spreads each kernel over the threads. Every shard after the
+    /// first needs a gradient buffer of its own, so models whose extra copies would exceed
+    /// `shardGradientBytes` always run one pass (their products are large enough to split well).
     func shardCount(batch: Int) -> Int {
-        threads > 1 && batch >= threads ? threads : 1
+        guard threads > 1, batch >= threads else { return 1 }
+        return (threads - 1) * layout.count * 4 <= Self.shardGradientBytes ? threads : 1
     }
+
+    /// Most memory the extra gradient buffers of batch shards may take.
+    static let shardGradientBytes = 64 << 20
 
     func validateBlock(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws {
         guard batch > 0, seqLen > 0 else {
@@ -63,10 +70,19 @@ extension Transformer {
         }
     }
 
+    /// Buffers for a [batch, seqLen] block split into `shards`: the saved ones when they are large
+    /// enough (a smaller micro-batch reuses them), new ones otherwise.
     func trainingActivations(batch: Int, seqLen: Int, shards: Int) -> [TrainingActivations] {
         let sizes = (0..<shards).map { batch * ($0 + 1) / shards - batch * $0 / shards }
-        if activations.map(\.batch) == sizes, activations.allSatisfy({ $0.seqLen == seqLen }) { return activations }
-        activations = []  // release the old shape before allocating the new one
+        if activations.count == shards,
+           zip(activations, sizes).allSatisfy({ $0.fits(config: config, batch: $1, seqLen: seqLen) }) {
+            for (a, size) in zip(activations, sizes) {
+                a.batch = size
+                a.seqLen = seqLen
+            }
+            return activations
+        }
+        activations = []  // release the old buffers before allocating the new ones
         activations = sizes.map { TrainingActivations(config: config, batch: $0, seqLen: seqLen) }
         return activations
     }
@@ -102,7 +118,7 @@ extension Transformer {
             }
             Attention.forward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
                               probs: block.probs.pointer, out: block.attention.pointer, threads: threads)
-            block.middle.copy(from: block.input)
+            block.middle.copy(from: block.input, count: n * d)
             Blas.matmulTransB(m: n, n: d, k: c.qDim, a: block.attention.pointer, lda: c.qDim, b: weight(o.wo),
                               ldb: c.qDim, beta: 1, c: block.middle.pointer, ldc: d, threads: threads)
             rowChunks(n, threads) { s, e in
@@ -118,7 +134,7 @@ extension Transformer {
                                       out: block.act.pointer + s * f)
             }
             let next = l + 1 < a.blocks.count ? a.blocks[l + 1].input : a.output
-            next.copy(from: block.middle)
+            next.copy(from: block.middle, count: n * d)
             Blas.matmulTransB(m: n, n: d, k: f, a: block.act.pointer, lda: f, b: weight(o.wDown), ldb: f,
                               beta: 1, c: next.pointer, ldc: d, threads: threads)
         }

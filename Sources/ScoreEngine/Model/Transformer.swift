@@ -14,10 +14,14 @@ public final class Transformer: @unchecked Sendable {
     public var threads: Int
     let ropeCos: FloatBuffer
     let ropeSin: FloatBuffer
+    /// Saved activations and shard gradients; a frozen reference shares its policy's
+    /// (`shareActivations(with:)`), so the two never hold two sets.
+    var store = ActivationStore()
     /// Saved activations of the last forward pass, one per batch shard.
-    var activations: [TrainingActivations] = []
-    /// Gradient buffers of the shards after the first (see `shardCount`).
-    var shardGradients: [FloatBuffer] = []
+    var activations: [TrainingActivations] {
+        get { store.parts }
+        set { store.parts = newValue }
+    }
 
     /// A model with Hugging Face's default initialisation: linear and embedding weights
     /// ~ N(0, 0.02²), norm weights 1, biases 0, drawn from a seeded generator.
@@ -63,9 +67,26 @@ public final class Transformer: @unchecked Sendable {
     /// Number of parameters (tied embeddings counted once).
     public var parameterCount: Int { layout.count }
 
+    /// Makes this model's training passes reuse the activation buffers of `other` (a reference
+    /// policy evaluated just before its policy's forward pass needs no buffers of its own). The two
+    /// must then run one after the other, and a backward pass needs its own model's forward last.
+    public func shareActivations(with other: Transformer) {
+        guard other.config == config else { return }
+        store = other.store
+    }
+
     /// Sets every gradient to zero.
     public func zeroGradients() { gradients.zero() }
 
     @inline(__always) func weight(_ offset: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offset }
     @inline(__always) func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients.pointer + offset }
+}
+
+/// The buffers a training forward pass saves for its backward pass, in a box that two models
+/// of one shape can share.
+final class ActivationStore {
+    /// One per batch shard.
+    var parts: [TrainingActivations] = []
+    /// Gradient buffers of the shards after the first (see `Transformer.shardCount`).
+    var shardGradients: [FloatBuffer] = []
 }

@@ -221,60 +221,11 @@ public enum SCoReObjective {
                 "\(n) episodes need as many rewards and groups (got \(rewards1.count) turn-1 rewards, "
                 + "\(rewards2.count) turn-2 rewards, \(groups.count) groups)")
         }
-        var returns1 = [Float](), returns2 = [Float]()
-        returns1.reserveCapacity(n)
-        returns2.reserveCapacity(n)
-        for e in 0..<n {
-            guard rewards1[e].isFinite, rewards2[e].isFinite else {
-                throw ScoreError.nonFinite("rewards of episode \(e) are \(rewards1[e]), \(rewards2[e])")
-            }
-            let r = turnReturns(stage: stage, r1: rewards1[e], r2: rewards2[e], options: options)
-            guard r.turn1.isFinite, r.turn2.isFinite else {
-                throw ScoreError.nonFinite("returns of episode \(e) overflow: \(r.turn1), \(r.turn2)")
-            }
-            returns1.append(r.turn1)
-            returns2.append(r.turn2)
-        }
-        let advantages1 = advantages(returns: returns1, groups: groups, baseline: options.baseline)
-        let advantages2 = advantages(returns: returns2, groups: groups, baseline: options.baseline)
-        let betas = klWeights(stage: stage, options: options)
-        let beta1 = Double(betas.turn1), beta2 = Double(betas.turn2)
-        let trainTurn2 = trainsSecondTurn(stage)
-        let scale = 1 / Double(n)
-        var dLogProbs = [Float](repeating: 0, count: policy.count)
-        var loss = 0.0, kl1 = 0.0, kl2 = 0.0, count1 = 0, count2 = 0
-        for (e, span) in spans.enumerated() {
-            let a1 = Double(advantages1[e]), a2 = Double(advantages2[e])
-            for i in span {
-                let turn = turns[i]
-                guard turn <= 2 else { throw ScoreError.invalidArgument("position \(i) has turn label \(turn), not 0...2") }
-                if turn == 0 { continue }
-                let logProb = policy[i], referenceLogProb = reference[i]
-                guard logProb.isFinite, referenceLogProb.isFinite else {
-                    throw ScoreError.nonFinite("log-probs at position \(i) are \(logProb) (policy), \(referenceLogProb) (reference)")
-                }
-                let d = Double(logProb) - Double(referenceLogProb)
-                let value = klValue(d, options.klEstimator), slope = klSlope(d, options.klEstimator)
-                guard value.isFinite, slope.isFinite else {
-                    throw ScoreError.nonFinite("KL at position \(i) overflows (log π − log π_ref = \(d))")
-                }
-                if turn == 1 { kl1 += value; count1 += 1 } else { kl2 += value; count2 += 1 }
-                if turn == 2 && !trainTurn2 { continue }
-                let advantage = turn == 1 ? a1 : a2, beta = turn == 1 ? beta1 : beta2
-                loss += -advantage * Double(logProb) + beta * value
-                dLogProbs[i] = Float((-advantage + beta * slope) * scale)
-            }
-        }
-        loss *= scale
-        guard Float(loss).isFinite, dLogProbs.allSatisfy(\.isFinite) else {
-            throw ScoreError.nonFinite("objective overflowed (loss \(loss))")
-        }
-        func mean(_ values: [Float]) -> Float { Float(values.reduce(0.0) { $0 + Double($1) } * scale) }
-        return ObjectiveResult(
-            dLogProbs: dLogProbs, loss: Float(loss), klTurn1: Float(kl1 * scale), klTurn2: Float(kl2 * scale),
-            tokensTurn1: count1, tokensTurn2: count2,
-            meanReturnTurn1: mean(returns1), meanReturnTurn2: mean(returns2),
-            meanAdvantageTurn1: mean(advantages1), meanAdvantageTurn2: mean(advantages2),
-            advantagesTurn1: advantages1, advantagesTurn2: advantages2)
+        let credit = try EpisodeCredit(rewards1: rewards1, rewards2: rewards2, groups: groups, stage: stage,
+                                       options: options)
+        var sums = ObjectiveSums()
+        let dLogProbs = try sums.add(policy: policy, reference: reference, turns: turns, spans: spans,
+                                     episodes: 0..<spans.count, credit: credit)
+        return try sums.result(dLogProbs: dLogProbs, credit: credit)
     }
 }

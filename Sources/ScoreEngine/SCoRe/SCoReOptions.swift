@@ -64,8 +64,40 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     public var plan: StagePlan = .score(stageI: 150, stageII: 150, rounds: 1)
     /// Seed of prompt choice and sampling.
     public var seed: UInt64 = 0
+    /// Episodes forwarded and back-propagated at once; their gradients accumulate, so the step is
+    /// the same whatever the micro-batch (to float-summation rounding). 0 chooses the largest that
+    /// keeps the pass within `memoryBudget`.
+    public var microBatch: Int = 0
+    /// Bytes the activations of one training pass and the KV cache of one rollout chunk should stay
+    /// within, beyond the weights and optimizer state; sets the automatic micro-batch and how many
+    /// prompts are sampled at once. Default 1 GiB.
+    public var memoryBudget: Int = 1 << 30
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case promptsPerStep, samplesPerPrompt, temperature, firstAttemptTemperature, maxNewTokens, learningRate
+        case adamW, gradientClipNorm, objective, plan, seed, microBatch, memoryBudget
+    }
+
+    /// Decodes, taking the default for every missing key (states saved before a key existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SCoReOptions()
+        promptsPerStep = try c.decodeIfPresent(Int.self, forKey: .promptsPerStep) ?? d.promptsPerStep
+        samplesPerPrompt = try c.decodeIfPresent(Int.self, forKey: .samplesPerPrompt) ?? d.samplesPerPrompt
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? d.temperature
+        firstAttemptTemperature = try c.decodeIfPresent(Float.self, forKey: .firstAttemptTemperature)
+        maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? d.maxNewTokens
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        adamW = try c.decodeIfPresent(AdamWOptions.self, forKey: .adamW) ?? d.adamW
+        gradientClipNorm = try c.decodeIfPresent(Float.self, forKey: .gradientClipNorm) ?? d.gradientClipNorm
+        objective = try c.decodeIfPresent(ObjectiveOptions.self, forKey: .objective) ?? d.objective
+        plan = try c.decodeIfPresent(StagePlan.self, forKey: .plan) ?? d.plan
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch) ?? d.microBatch
+        memoryBudget = try c.decodeIfPresent(Int.self, forKey: .memoryBudget) ?? d.memoryBudget
+    }
 
     /// Throws `ScoreError.invalidArgument` naming the first bad setting.
     public func validate() throws {
@@ -78,6 +110,12 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         }
         guard learningRate.isFinite, learningRate > 0, gradientClipNorm.isFinite, gradientClipNorm >= 0 else {
             throw ScoreError.invalidArgument("SCoRe: learning rate must be positive and the clip norm >= 0")
+        }
+        guard microBatch >= 0 else {
+            throw ScoreError.invalidArgument("SCoRe: microBatch must be >= 1, or 0 to choose it from the memory budget (got \(microBatch))")
+        }
+        guard memoryBudget >= 1 else {
+            throw ScoreError.invalidArgument("SCoRe: memoryBudget must be positive (got \(memoryBudget) bytes)")
         }
         try adamW.validate()
         try objective.validate()

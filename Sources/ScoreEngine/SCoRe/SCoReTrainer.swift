@@ -75,11 +75,20 @@ public final class SCoReTrainer {
         var tokens: Int
     }
     private var pending: Pending?
+    /// Memory a step may use (the machine's; tests lower it).
+    var availableMemory = MemoryEstimate.availableBytes
 
     /// A trainer whose reference policy is a copy of `policy` as it is now.
     public init(policy: Transformer, problems: [SelfCorrectionProblem] = [], format: SelfCorrectionFormat,
                 verifier: any Verifier, options: SCoReOptions) throws {
         try options.validate()
+        let state = policy.parameterCount * MemoryEstimate.float * 5
+        guard state <= MemoryEstimate.availableBytes else {
+            throw ScoreError.invalidArgument(
+                "training all \(policy.parameterCount) parameters needs \(MemoryEstimate.describe(state)) for weights, "
+                + "gradients, AdamW moments and the reference, more than the \(MemoryEstimate.describe(MemoryEstimate.availableBytes)) "
+                + "this machine has")
+        }
         var adam = options.adamW
         adam.learningRate = options.learningRate
         self.policy = policy
@@ -154,35 +163,43 @@ public final class SCoReTrainer {
         let startTime = DispatchTime.now().uptimeNanoseconds
         let stage = nextStage
         var draw = start
-        let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens)
-        let first = format.attemptSampling(temperature: options.firstAttemptTemperature ?? options.temperature,
-                                           maxNewTokens: options.maxNewTokens)
-        let episodes = try policy.rollout(
-            prompts: chosen.map { format.promptTokens($0.prompt) }, samplesPerPrompt: options.samplesPerPrompt,
-            format: format, turn1: first, turn2: stage == .singleTurn ? nil : sampling, generator: &draw)
+        let prompts = chosen.map { format.promptTokens($0.prompt) }
+        try checkMemory(longestPrompt: prompts.map(\.count).max() ?? 0)
+        let episodes = try sampleEpisodes(prompts: prompts, stage: stage, generator: &draw)
         let rolloutEnd = DispatchTime.now().uptimeNanoseconds
-        try progress?(.rollout, episodes.count, episodes.count)
         let scores = try format.score(episodes, problems: chosen, verifier: verifier)
         try progress?(.verify, episodes.count, episodes.count)
-
-        let batch = try SequenceBatch(sequences: episodes.map(\.segments), padID: format.padID,
-                                      maxSeqLen: policy.config.maxSeqLen)
-        let policyLogProbs = try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
-                                                seqLen: batch.seqLen)
-        let trained = batch.targets.map { $0 >= 0 }
-        let entropies = try policy.lastEntropies(mask: trained)
-        let trainedCount = max(1, trained.filter { $0 }.count)
-        let entropy = entropies.reduce(0, +) / Float(trainedCount)
-        let referenceLogProbs = try reference.forward(tokens: batch.tokens, targets: batch.targets,
-                                                      batch: batch.batch, seqLen: batch.seqLen)
-        let objective = try SCoReObjective.assemble(
-            policy: policyLogProbs, reference: referenceLogProbs,
-            turns: try SCoReObjective.turnLabels(targetSegments: batch.targetSegments), seqLen: batch.seqLen,
+        let credit = try EpisodeCredit(
             rewards1: scores.rewards1, rewards2: stage == .singleTurn ? scores.rewards1.map { _ in 0 } : scores.rewards2,
             groups: episodes.map(\.group), stage: stage, options: options.objective)
+
+        // Micro-batches: each is forwarded by the reference (into the policy's activation buffers),
+        // then by the policy, and back-propagated; their gradients add up to the whole batch's.
         policy.zeroGradients()
-        try policy.backward(dLogProbs: objective.dLogProbs)
-        try progress?(.backward, episodes.count, episodes.count)
+        reference.shareActivations(with: policy)
+        var sums = ObjectiveSums()
+        var entropySum = 0.0, trainedCount = 0
+        let size = microBatchSize(longestEpisode: episodes.map(\.count).max() ?? 1)
+        for first in stride(from: 0, to: episodes.count, by: size) {
+            let part = first..<min(episodes.count, first + size)
+            let batch = try SequenceBatch(sequences: episodes[part].map(\.segments), padID: format.padID,
+                                          maxSeqLen: policy.config.maxSeqLen)
+            let referenceLogProbs = try reference.forward(tokens: batch.tokens, targets: batch.targets,
+                                                          batch: batch.batch, seqLen: batch.seqLen)
+            let policyLogProbs = try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
+                                                    seqLen: batch.seqLen)
+            let trained = batch.targets.map { $0 >= 0 }
+            entropySum += try policy.lastEntropies(mask: trained).reduce(0.0) { $0 + Double($1) }
+            trainedCount += trained.filter { $0 }.count
+            let spans = (0..<batch.batch).map { ($0 * batch.seqLen)..<(($0 + 1) * batch.seqLen) }
+            let dLogProbs = try sums.add(
+                policy: policyLogProbs, reference: referenceLogProbs,
+                turns: try SCoReObjective.turnLabels(targetSegments: batch.targetSegments), spans: spans,
+                episodes: part, credit: credit)
+            try policy.backward(dLogProbs: dLogProbs)
+            try progress?(.backward, part.upperBound, episodes.count)
+        }
+        let objective = try sums.result(dLogProbs: [], credit: credit)
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - startTime) / 1e9
         let tokens = episodes.reduce(0) { $0 + $1.count }
@@ -190,10 +207,34 @@ public final class SCoReTrainer {
             step: completedSteps + 1, stage: stage, metrics: SelfCorrectionMetrics(pairs: scores.pairs),
             loss: objective.loss, klTurn1: objective.klTurn1, klTurn2: objective.klTurn2,
             meanAdvantageTurn1: objective.meanAdvantageTurn1, meanAdvantageTurn2: objective.meanAdvantageTurn2,
-            entropy: entropy, gradNorm: 0, learningRate: options.learningRate, seconds: seconds,
+            entropy: Float(entropySum / Double(max(1, trainedCount))), gradNorm: 0,
+            learningRate: options.learningRate, seconds: seconds,
             rolloutSeconds: Double(rolloutEnd - startTime) / 1e9,
             tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
         pending = Pending(stats: stats, generator: draw, start: startTime, tokens: tokens)
+    }
+
+    /// Both attempts of `samplesPerPrompt` episodes per prompt, sampled a chunk of prompts at a time
+    /// so that one chunk's KV cache stays within the memory budget; episode groups index `prompts`.
+    private func sampleEpisodes(prompts: [[Int]], stage: TrainingStage,
+                                generator: inout RandomGenerator) throws -> [Episode] {
+        let k = options.samplesPerPrompt
+        let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens)
+        let first = format.attemptSampling(temperature: options.firstAttemptTemperature ?? options.temperature,
+                                           maxNewTokens: options.maxNewTokens)
+        let chunk = rolloutPrompts(longestPrompt: prompts.map(\.count).max() ?? 1)
+        var episodes = [Episode]()
+        episodes.reserveCapacity(prompts.count * k)
+        for start in stride(from: 0, to: prompts.count, by: chunk) {
+            let end = min(prompts.count, start + chunk)
+            var part = try policy.rollout(
+                prompts: Array(prompts[start..<end]), samplesPerPrompt: k, format: format, turn1: first,
+                turn2: stage == .singleTurn ? nil : sampling, generator: &generator)
+            for i in part.indices { part[i].group += start }
+            episodes += part
+            try progress?(.rollout, episodes.count, prompts.count * k)
+        }
+        return episodes
     }
 
     /// Clips, updates and counts the pending step; its statistics with the gradient norm and the

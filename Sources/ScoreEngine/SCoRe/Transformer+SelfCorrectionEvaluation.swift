@@ -9,13 +9,18 @@ public enum EvaluationProtocol: String, Codable, Sendable {
 
 extension Transformer {
     /// Two-attempt evaluation on `problems` (one episode each, in batches), scored by `verifier`.
-    /// Returns the metrics and the episodes. `progress(done, total)` after each batch; an error it
-    /// throws stops the evaluation and reaches the caller.
+    /// Returns the metrics and the episodes. `batchSize` problems are sampled at once (nil: up to
+    /// 256, as many as keep the KV cache within `memoryBudget` bytes). `progress(done, total)` after
+    /// each batch; an error it throws stops the evaluation and reaches the caller.
     public func evaluateSelfCorrection(
         problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
-        protocol evaluation: EvaluationProtocol = .greedy, maxNewTokens: Int, batchSize: Int = 256, seed: UInt64 = 0,
-        progress: (Int, Int) throws -> Void = { _, _ in }
+        protocol evaluation: EvaluationProtocol = .greedy, maxNewTokens: Int, batchSize requested: Int? = nil,
+        memoryBudget: Int = 1 << 30, seed: UInt64 = 0, progress: (Int, Int) throws -> Void = { _, _ in }
     ) throws -> (metrics: SelfCorrectionMetrics, episodes: [Episode]) {
+        let longestPrompt = problems.map { format.promptTokens($0.prompt).count }.max() ?? 1
+        let capacity = longestPrompt + 2 * maxNewTokens + format.instructionTokens(after: []).count + 1
+        let perProblem = MemoryEstimate.rollout(config: config, slots: 1, capacity: capacity, prefillRows: longestPrompt)
+        let batchSize = requested ?? min(256, max(1, memoryBudget / max(1, perProblem)))
         guard batchSize > 0 else { throw ScoreError.invalidArgument("batch size must be positive") }
         let greedy = format.attemptSampling(temperature: 0, maxNewTokens: maxNewTokens)
         let first = evaluation == .greedy ? greedy : format.attemptSampling(temperature: 1, maxNewTokens: maxNewTokens)

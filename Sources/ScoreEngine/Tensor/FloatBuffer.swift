@@ -38,6 +38,18 @@ public final class FloatBuffer: @unchecked Sendable {
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: count) }
 
+    /// Sets the first `count` elements to zero.
+    public func zero(count: Int) {
+        precondition(count <= self.count, "FloatBuffer zero past its end")
+        pointer.update(repeating: 0, count: count)
+    }
+
+    /// Copies the first `count` elements of `other`.
+    public func copy(from other: FloatBuffer, count: Int) {
+        precondition(count <= self.count && count <= other.count, "FloatBuffer copy past an end")
+        pointer.update(from: other.pointer, count: count)
+    }
+
     /// Copies every element of `other` (same count).
     public func copy(from other: FloatBuffer) {
         precondition(other.count == count, "FloatBuffer copy between different sizes")

@@ -165,6 +165,8 @@ class TrainerOptions(Structure):
         ("first_temperature", c_float),
         ("max_new_tokens", c_int32),
         ("seed", c_uint64),
+        ("micro_batch", c_int32),
+        ("memory_budget", c_uint64),
     ]
 
 

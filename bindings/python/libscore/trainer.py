@@ -66,7 +66,9 @@ class Trainer(Closable):
     ``single_turn_steps``, ``beta1``, ``beta2``, ``alpha``, ``shaping`` ("progress" | "flip" |
     "none"), ``kl_estimator`` ("k1" | "k3"), ``baseline`` ("leave_one_out" | "batch_mean" |
     "none"), ``turn2_state_baseline``, ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
-    ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``.
+    ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``, ``micro_batch`` (episodes
+    forwarded at once; 0 = chosen from ``memory_budget``), ``memory_budget`` (bytes for activations
+    and rollout caches).
 
     The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing
     the policy closes its trainers). Until :meth:`set_verifier` or :meth:`use_builtin_verifier`,

@@ -1,0 +1,125 @@
+/// What the SCoRe objective credits each episode of a batch with: per-turn returns and their
+/// advantages under the baseline. It depends on rewards alone, so it is computed once per step
+/// and then applied to the episodes' log-probs micro-batch by micro-batch (`ObjectiveSums`).
+public struct EpisodeCredit: Sendable, Equatable {
+    /// The turn-1 and turn-2 return of each episode.
+    public var returns1: [Float], returns2: [Float]
+    /// The turn-1 and turn-2 advantage of each episode.
+    public var advantages1: [Float], advantages2: [Float]
+    /// The stage and options the credit was computed for.
+    public var stage: TrainingStage
+    public var options: ObjectiveOptions
+
+    /// Number of episodes.
+    public var count: Int { returns1.count }
+
+    /// The credit of episodes with rewards `rewards1[e]`, `rewards2[e]` and prompt `groups[e]`.
+    /// Throws `invalidArgument` on mismatched sizes or invalid options, `nonFinite` on a
+    /// non-finite reward or an overflowing return.
+    public init(rewards1: [Float], rewards2: [Float], groups: [Int], stage: TrainingStage,
+                options: ObjectiveOptions) throws {
+        try options.validate()
+        let n = rewards1.count
+        guard n >= 1 else { throw ScoreError.invalidArgument("the objective needs at least one episode") }
+        guard rewards2.count == n, groups.count == n else {
+            throw ScoreError.invalidArgument(
+                "\(n) episodes need as many rewards and groups (got \(n) turn-1 rewards, "
+                + "\(rewards2.count) turn-2 rewards, \(groups.count) groups)")
+        }
+        var returns1 = [Float](), returns2 = [Float]()
+        returns1.reserveCapacity(n)
+        returns2.reserveCapacity(n)
+        for e in 0..<n {
+            guard rewards1[e].isFinite, rewards2[e].isFinite else {
+                throw ScoreError.nonFinite("rewards of episode \(e) are \(rewards1[e]), \(rewards2[e])")
+            }
+            let r = SCoReObjective.turnReturns(stage: stage, r1: rewards1[e], r2: rewards2[e], options: options)
+            guard r.turn1.isFinite, r.turn2.isFinite else {
+                throw ScoreError.nonFinite("returns of episode \(e) overflow: \(r.turn1), \(r.turn2)")
+            }
+            returns1.append(r.turn1)
+            returns2.append(r.turn2)
+        }
+        self.returns1 = returns1
+        self.returns2 = returns2
+        advantages1 = SCoReObjective.advantages(returns: returns1, groups: groups, baseline: options.baseline)
+        advantages2 = SCoReObjective.advantages(returns: returns2, groups: groups, baseline: options.baseline)
+        self.stage = stage
+        self.options = options
+    }
+}
+
+/// The SCoRe objective accumulated over the micro-batches of one batch: each `add` gives the
+/// log-prob gradients of its episodes (scaled by 1 / all episodes of the batch), so summing the
+/// backward passes of the parts gives the gradient of the whole batch.
+public struct ObjectiveSums: Sendable {
+    var loss = 0.0, kl1 = 0.0, kl2 = 0.0
+    var tokens1 = 0, tokens2 = 0
+
+    public init() {}
+
+    /// ∂L/∂log π for the positions of `episodes` (indices into `credit`), episode `episodes[i]`
+    /// occupying `spans[i]` of `policy`, `reference` and `turns`; adds their loss and KL to the sums.
+    /// Throws `invalidArgument` on labels outside 0...2 and `nonFinite` on a non-finite log-prob
+    /// at a labelled position or an overflowing term.
+    public mutating func add(policy: [Float], reference: [Float], turns: [UInt8], spans: [Range<Int>],
+                             episodes: Range<Int>, credit: EpisodeCredit) throws -> [Float] {
+        guard spans.count == episodes.count, episodes.lowerBound >= 0, episodes.upperBound <= credit.count else {
+            throw ScoreError.invalidArgument("\(spans.count) spans for episodes \(episodes) of \(credit.count)")
+        }
+        guard policy.count == reference.count, policy.count == turns.count,
+              spans.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= policy.count }) else {
+            throw ScoreError.invalidArgument(
+                "\(policy.count) policy, \(reference.count) reference and \(turns.count) turn entries do not cover the spans")
+        }
+        let options = credit.options
+        let betas = SCoReObjective.klWeights(stage: credit.stage, options: options)
+        let beta1 = Double(betas.turn1), beta2 = Double(betas.turn2)
+        let trainTurn2 = SCoReObjective.trainsSecondTurn(credit.stage)
+        let scale = 1 / Double(credit.count)
+        var dLogProbs = [Float](repeating: 0, count: policy.count)
+        var loss = 0.0
+        for (span, e) in zip(spans, episodes) {
+            let a1 = Double(credit.advantages1[e]), a2 = Double(credit.advantages2[e])
+            for i in span {
+                let turn = turns[i]
+                guard turn <= 2 else { throw ScoreError.invalidArgument("position \(i) has turn label \(turn), not 0...2") }
+                if turn == 0 { continue }
+                let logProb = policy[i], referenceLogProb = reference[i]
+                guard logProb.isFinite, referenceLogProb.isFinite else {
+                    throw ScoreError.nonFinite("log-probs at position \(i) are \(logProb) (policy), \(referenceLogProb) (reference)")
+                }
+                let d = Double(logProb) - Double(referenceLogProb)
+                let value = SCoReObjective.klValue(d, options.klEstimator)
+                let slope = SCoReObjective.klSlope(d, options.klEstimator)
+                guard value.isFinite, slope.isFinite else {
+                    throw ScoreError.nonFinite("KL at position \(i) overflows (log π − log π_ref = \(d))")
+                }
+                if turn == 1 { kl1 += value; tokens1 += 1 } else { kl2 += value; tokens2 += 1 }
+                if turn == 2 && !trainTurn2 { continue }
+                let advantage = turn == 1 ? a1 : a2, beta = turn == 1 ? beta1 : beta2
+                loss += -advantage * Double(logProb) + beta * value
+                dLogProbs[i] = Float((-advantage + beta * slope) * scale)
+            }
+        }
+        guard loss.isFinite, dLogProbs.allSatisfy(\.isFinite) else {
+            throw ScoreError.nonFinite("objective overflowed (loss \(loss * scale))")
+        }
+        self.loss += loss
+        return dLogProbs
+    }
+
+    /// The objective's loss and statistics once every episode was added; `dLogProbs` is what the
+    /// result carries as its gradient (the concatenated parts, or none when they were consumed).
+    public func result(dLogProbs: [Float], credit: EpisodeCredit) throws -> ObjectiveResult {
+        let scale = 1 / Double(credit.count)
+        guard Float(loss * scale).isFinite else { throw ScoreError.nonFinite("objective overflowed (loss \(loss * scale))") }
+        func mean(_ values: [Float]) -> Float { Float(values.reduce(0.0) { $0 + Double($1) } * scale) }
+        return ObjectiveResult(
+            dLogProbs: dLogProbs, loss: Float(loss * scale), klTurn1: Float(kl1 * scale), klTurn2: Float(kl2 * scale),
+            tokensTurn1: tokens1, tokensTurn2: tokens2,
+            meanReturnTurn1: mean(credit.returns1), meanReturnTurn2: mean(credit.returns2),
+            meanAdvantageTurn1: mean(credit.advantages1), meanAdvantageTurn2: mean(credit.advantages2),
+            advantagesTurn1: credit.advantages1, advantagesTurn2: credit.advantages2)
+    }
+}

@@ -165,8 +165,8 @@ public func scoreTrainerGradients(_ trainer: OpaquePointer?, _ outData: UnsafeMu
         let trainer = try Trainer.handles.object(trainer)
         let data = try Arguments.required(outData, "out_data")
         let count = try Arguments.required(outCount, "out_count")
-        data.pointee = trainer.engine.policy.gradients.pointer
-        count.pointee = trainer.engine.policy.gradients.count
+        data.pointee = trainer.engine.policy.trainableGradients.pointer
+        count.pointee = trainer.engine.policy.trainableGradients.count
     }
 }
 

@@ -14,9 +14,11 @@ public enum SafeTensorsWriter {
     /// does. The file appears atomically: it is written beside the target and renamed over it.
     /// Throws `ScoreError.invalidArgument` for an empty or repeated name, a negative dimension or a
     /// shape that disagrees with its value count, and `ScoreError.io` when writing fails.
+    /// `replacement(i)`, when given and non-nil, supplies the values written for tensor i instead of
+    /// its buffer (same count), computed just before it is written (a merged adapter, say).
     public static func write(
         tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
-        metadata: [String: String], to url: URL
+        metadata: [String: String], to url: URL, replacement: ((Int) -> [Float]?)? = nil
     ) throws {
         var seen = Set<String>()
         for tensor in tensors {
@@ -40,8 +42,15 @@ public enum SafeTensorsWriter {
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try sink.write($0) }
             try header.withUnsafeBytes { try sink.write($0) }
-            for tensor in tensors {
-                try writeLittleEndian(tensor.values, to: sink)
+            for (index, tensor) in tensors.enumerated() {
+                if let values = replacement?(index) {
+                    guard values.count == tensor.values.count else {
+                        throw ScoreError.invalidArgument("safetensors: replacement of '\(tensor.name)' has \(values.count) values")
+                    }
+                    try values.withUnsafeBufferPointer { try writeLittleEndian($0, to: sink) }
+                } else {
+                    try writeLittleEndian(tensor.values, to: sink)
+                }
             }
         }
     }

@@ -23,7 +23,10 @@ extension Transformer {
     /// found there are copied too (nothing is copied when `source` is `directory` itself). Each
     /// file is replaced atomically; other files in `directory` are left alone (a
     /// `model.safetensors` takes precedence over a stale sharded index, here and in `transformers`).
-    public func save(to directory: URL, copyingTokenizerFrom source: URL? = nil) throws {
+    /// With adapters attached, the weights written are the merged ones (W + s·B·A: a plain folder
+    /// that computes what this model computes) unless `mergingAdapters` is false (the base alone);
+    /// the model in memory is not changed either way.
+    public func save(to directory: URL, copyingTokenizerFrom source: URL? = nil, mergingAdapters: Bool = true) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -38,7 +41,8 @@ extension Transformer {
         try withExtendedLifetime(parameters) {
             try SafeTensorsWriter.write(
                 tensors: tensors, metadata: ["format": "pt"],
-                to: directory.appendingPathComponent(Transformer.weightsFileName))
+                to: directory.appendingPathComponent(Transformer.weightsFileName),
+                replacement: mergingAdapters ? mergedTensor : nil)
         }
 
         let configURL = directory.appendingPathComponent(Transformer.configFileName)
@@ -188,5 +192,22 @@ extension Transformer {
     private static func list(_ names: [String]) -> String {
         let shown = names.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
         return names.count > 5 ? shown + " and \(names.count - 5) more" : shown
+    }
+
+    /// Tensor `index` of the layout with its adapter's update added, or nil when it has no adapter.
+    func mergedTensor(_ index: Int) -> [Float]? {
+        guard let adapters, adaptersEnabled else { return nil }
+        let tensor = layout.tensors[index]
+        for l in 0..<config.nLayers {
+            for target in LoRATarget.allCases where weightOffset(layer: l, target: target) == tensor.offset {
+                guard let site = adapters.site(layer: l, target: target) else { return nil }
+                var values = Array(UnsafeBufferPointer(start: parameters.pointer + tensor.offset, count: tensor.count))
+                values.withUnsafeMutableBufferPointer { buffer in
+                    if let base = buffer.baseAddress { addUpdate(site, of: adapters, into: base) }
+                }
+                return values
+            }
+        }
+        return nil
     }
 }

@@ -77,9 +77,14 @@ public final class KVCache {
 final class DecodeWorkspace {
     let rows: Int
     let x, norm, q, k, v, attention, gate, up, last, logits, scores: FloatBuffer
+    /// x·Aᵀ of the adapter being applied, [rows, loraRank].
+    let loraHidden: FloatBuffer
+    let loraRank: Int
 
-    init(config c: ModelConfig, rows: Int, capacity: Int, threads: Int) {
+    init(config c: ModelConfig, rows: Int, capacity: Int, threads: Int, loraRank: Int = 0) {
         self.rows = rows
+        self.loraRank = loraRank
+        loraHidden = FloatBuffer(count: rows * loraRank)
         x = FloatBuffer(count: rows * c.dim)
         norm = FloatBuffer(count: rows * c.dim)
         q = FloatBuffer(count: rows * c.qDim)

@@ -5,7 +5,13 @@ final class TrainingActivations {
     /// Per-block saved tensors.
     final class Block {
         let input, invRMS1, norm1, q, k, v, probs, attention, middle, invRMS2, norm2, gate, up, act: FloatBuffer
-        init(n: Int, config c: ModelConfig, probabilities: Int) {
+        /// x·Aᵀ of each adapter ([rows, rank] per target), kept for the adapters' backward pass.
+        let loraHidden: FloatBuffer
+        let rowCapacity, loraRank: Int
+        init(n: Int, config c: ModelConfig, probabilities: Int, loraRank: Int) {
+            rowCapacity = n
+            self.loraRank = loraRank
+            loraHidden = FloatBuffer(count: loraRank > 0 ? n * loraRank * LoRATarget.allCases.count : 0)
             input = FloatBuffer(count: n * c.dim)
             invRMS1 = FloatBuffer(count: n)
             norm1 = FloatBuffer(count: n * c.dim)
@@ -21,6 +27,12 @@ final class TrainingActivations {
             up = FloatBuffer(count: n * c.hiddenDim)
             act = FloatBuffer(count: n * c.hiddenDim)
         }
+
+        /// Where the adapter of `target` keeps its hidden rows.
+        func hidden(_ target: LoRATarget) -> UnsafeMutablePointer<Float> {
+            let index = LoRATarget.allCases.firstIndex(of: target) ?? 0
+            return loraHidden.pointer + index * rowCapacity * loraRank
+        }
     }
 
     /// The block of the last forward pass.
@@ -32,17 +44,21 @@ final class TrainingActivations {
     let output, invRMSFinal, normFinal, logits, logPartition: FloatBuffer
     var tokens: [Int32]
     var targets: [Int32]
+    /// Whether the last forward pass applied adapters (its backward must then go through them).
+    var adapted = false
+    let loraRank: Int
     // Backward scratch.
-    let dResidual, dNorm, dQ, dK, dV, dAttention, dAct, dGate, dUp: FloatBuffer
+    let dResidual, dNorm, dQ, dK, dV, dAttention, dAct, dGate, dUp, loraScratch, normScratch: FloatBuffer
 
-    init(config c: ModelConfig, batch: Int, seqLen: Int) {
+    init(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int = 0) {
         self.batch = batch
         self.seqLen = seqLen
         let n = batch * seqLen
         rowCapacity = n
         let probabilities = Self.probabilities(config: c, batch: batch, seqLen: seqLen)
         probabilityCapacity = probabilities
-        blocks = (0..<c.nLayers).map { _ in Block(n: n, config: c, probabilities: probabilities) }
+        self.loraRank = loraRank
+        blocks = (0..<c.nLayers).map { _ in Block(n: n, config: c, probabilities: probabilities, loraRank: loraRank) }
         output = FloatBuffer(count: n * c.dim)
         invRMSFinal = FloatBuffer(count: n)
         normFinal = FloatBuffer(count: n * c.dim)
@@ -59,6 +75,8 @@ final class TrainingActivations {
         dAct = FloatBuffer(count: n * c.hiddenDim)
         dGate = FloatBuffer(count: n * c.hiddenDim)
         dUp = FloatBuffer(count: n * c.hiddenDim)
+        loraScratch = FloatBuffer(count: n * loraRank)
+        normScratch = FloatBuffer(count: c.dim)
     }
 
     /// Attention probabilities of a [batch, seqLen] block.
@@ -67,7 +85,7 @@ final class TrainingActivations {
     }
 
     /// Whether a [batch, seqLen] block fits in these buffers.
-    func fits(config c: ModelConfig, batch: Int, seqLen: Int) -> Bool {
-        batch * seqLen <= rowCapacity && Self.probabilities(config: c, batch: batch, seqLen: seqLen) <= probabilityCapacity
+    func fits(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int) -> Bool {
+        loraRank == self.loraRank && batch * seqLen <= rowCapacity && Self.probabilities(config: c, batch: batch, seqLen: seqLen) <= probabilityCapacity
     }
 }

@@ -54,6 +54,16 @@ extension Transformer {
                      gradients: UnsafeMutablePointer<Float>) {
         func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients + offset }
         let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, v = c.vocabSize, t = a.seqLen
+        // A frozen base (adapters attached) gets no weight gradients: its norm-weight gradients go
+        // to scratch and its matrix gradients are not computed.
+        let trainBase = trainsBase
+        func normGrad(_ offset: Int) -> UnsafeMutablePointer<Float> { trainBase ? grad(offset) : a.normScratch.pointer }
+        func adapt(_ layer: Int, _ target: LoRATarget, _ block: TrainingActivations.Block, dOutput: UnsafePointer<Float>,
+                   input: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
+            guard a.adapted, let adapters, let site = adapters.site(layer: layer, target: target) else { return }
+            loraBackward(site, rows: n, dOutput: dOutput, input: input, hidden: block.hidden(target), dInput: dInput,
+                         scratch: a.loraScratch.pointer, gradients: adapters.gradients.pointer, threads: threads)
+        }
         let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                                    headDim: c.headDim)
         // dLogits = g · (onehot(target) − softmax), in place over the logits.
@@ -77,19 +87,24 @@ extension Transformer {
         // Output projection and final norm.
         Blas.matmul(m: n, n: d, k: v, a: logits, lda: v, b: weight(layout.output), ldb: d,
                     c: a.dNorm.pointer, ldc: d, threads: threads)
-        Blas.matmulTransA(m: v, n: d, k: n, a: logits, lda: v, b: a.normFinal.pointer, ldb: d,
-                          beta: 1, c: grad(layout.output), ldc: d, threads: threads)
+        if trainBase {
+            Blas.matmulTransA(m: v, n: d, k: n, a: logits, lda: v, b: a.normFinal.pointer, ldb: d,
+                              beta: 1, c: grad(layout.output), ldc: d, threads: threads)
+        }
         a.dResidual.zero(count: n * d)
         Kernels.rmsNormBackward(rows: n, n: d, x: a.output.pointer, weight: weight(layout.finalNorm),
                                 invRMS: a.invRMSFinal.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
-                                dWeight: grad(layout.finalNorm))
+                                dWeight: normGrad(layout.finalNorm))
         for (l, block) in a.blocks.enumerated().reversed() {
             let o = layout.layers[l]
             // MLP: next = middle + act · Wdownᵀ
             Blas.matmul(m: n, n: f, k: d, a: a.dResidual.pointer, lda: d, b: weight(o.wDown), ldb: f,
                         c: a.dAct.pointer, ldc: f, threads: threads)
-            Blas.matmulTransA(m: d, n: f, k: n, a: a.dResidual.pointer, lda: d, b: block.act.pointer, ldb: f,
-                              beta: 1, c: grad(o.wDown), ldc: f, threads: threads)
+            if trainBase {
+                Blas.matmulTransA(m: d, n: f, k: n, a: a.dResidual.pointer, lda: d, b: block.act.pointer, ldb: f,
+                                  beta: 1, c: grad(o.wDown), ldc: f, threads: threads)
+            }
+            adapt(l, .down, block, dOutput: a.dResidual.pointer, input: block.act.pointer, dInput: a.dAct.pointer)
             rowChunks(n, threads) { s, e in
                 Kernels.swigluBackward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
                                        dOut: a.dAct.pointer + s * f, dGate: a.dGate.pointer + s * f,
@@ -99,18 +114,25 @@ extension Transformer {
                         c: a.dNorm.pointer, ldc: d, threads: threads)
             Blas.matmul(m: n, n: d, k: f, a: a.dUp.pointer, lda: f, b: weight(o.wUp), ldb: d,
                         beta: 1, c: a.dNorm.pointer, ldc: d, threads: threads)
-            Blas.matmulTransA(m: f, n: d, k: n, a: a.dGate.pointer, lda: f, b: block.norm2.pointer, ldb: d,
-                              beta: 1, c: grad(o.wGate), ldc: d, threads: threads)
-            Blas.matmulTransA(m: f, n: d, k: n, a: a.dUp.pointer, lda: f, b: block.norm2.pointer, ldb: d,
-                              beta: 1, c: grad(o.wUp), ldc: d, threads: threads)
+            if trainBase {
+                Blas.matmulTransA(m: f, n: d, k: n, a: a.dGate.pointer, lda: f, b: block.norm2.pointer, ldb: d,
+                                  beta: 1, c: grad(o.wGate), ldc: d, threads: threads)
+                Blas.matmulTransA(m: f, n: d, k: n, a: a.dUp.pointer, lda: f, b: block.norm2.pointer, ldb: d,
+                                  beta: 1, c: grad(o.wUp), ldc: d, threads: threads)
+            }
+            adapt(l, .gate, block, dOutput: a.dGate.pointer, input: block.norm2.pointer, dInput: a.dNorm.pointer)
+            adapt(l, .up, block, dOutput: a.dUp.pointer, input: block.norm2.pointer, dInput: a.dNorm.pointer)
             Kernels.rmsNormBackward(rows: n, n: d, x: block.middle.pointer, weight: weight(o.mlpNorm),
                                     invRMS: block.invRMS2.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
-                                    dWeight: grad(o.mlpNorm))
+                                    dWeight: normGrad(o.mlpNorm))
             // Attention: middle = input + attention · Woᵀ
             Blas.matmul(m: n, n: c.qDim, k: d, a: a.dResidual.pointer, lda: d, b: weight(o.wo), ldb: c.qDim,
                         c: a.dAttention.pointer, ldc: c.qDim, threads: threads)
-            Blas.matmulTransA(m: d, n: c.qDim, k: n, a: a.dResidual.pointer, lda: d, b: block.attention.pointer,
-                              ldb: c.qDim, beta: 1, c: grad(o.wo), ldc: c.qDim, threads: threads)
+            if trainBase {
+                Blas.matmulTransA(m: d, n: c.qDim, k: n, a: a.dResidual.pointer, lda: d, b: block.attention.pointer,
+                                  ldb: c.qDim, beta: 1, c: grad(o.wo), ldc: c.qDim, threads: threads)
+            }
+            adapt(l, .o, block, dOutput: a.dResidual.pointer, input: block.attention.pointer, dInput: a.dAttention.pointer)
             a.dK.zero(count: n * c.kvDim)
             a.dV.zero(count: n * c.kvDim)
             Attention.backward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
@@ -130,10 +152,14 @@ extension Transformer {
                            weightOffset: o.wk, biasOffset: o.bk, dInput: a.dNorm.pointer, accumulate: true)
             linearBackward(threads: threads, gradients: gradients, rows: n, dOutput: a.dV.pointer, outWidth: c.kvDim, input: block.norm1.pointer, inWidth: d,
                            weightOffset: o.wv, biasOffset: o.bv, dInput: a.dNorm.pointer, accumulate: true)
+            adapt(l, .q, block, dOutput: a.dQ.pointer, input: block.norm1.pointer, dInput: a.dNorm.pointer)
+            adapt(l, .k, block, dOutput: a.dK.pointer, input: block.norm1.pointer, dInput: a.dNorm.pointer)
+            adapt(l, .v, block, dOutput: a.dV.pointer, input: block.norm1.pointer, dInput: a.dNorm.pointer)
             Kernels.rmsNormBackward(rows: n, n: d, x: block.input.pointer, weight: weight(o.attnNorm),
                                     invRMS: block.invRMS1.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
-                                    dWeight: grad(o.attnNorm))
+                                    dWeight: normGrad(o.attnNorm))
         }
+        guard trainBase else { return }
         let dEmbedding = grad(layout.embedding)
         for r in 0..<n {
             Blas.axpy(d, 1, a.dResidual.pointer + r * d, dEmbedding + Int(a.tokens[r]) * d)
@@ -147,6 +173,7 @@ extension Transformer {
         func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients + offset }
         Blas.matmul(m: rows, n: inWidth, k: outWidth, a: dOutput, lda: outWidth, b: weight(weightOffset),
                     ldb: inWidth, beta: accumulate ? 1 : 0, c: dInput, ldc: inWidth, threads: threads)
+        guard trainsBase else { return }
         Blas.matmulTransA(m: outWidth, n: inWidth, k: rows, a: dOutput, lda: outWidth, b: input, ldb: inWidth,
                           beta: 1, c: grad(weightOffset), ldc: inWidth, threads: threads)
         if biasOffset >= 0 {

@@ -37,14 +37,21 @@ extension Transformer {
         }
         for l in 0..<c.nLayers {
             let o = layout.layers[l]
+            func adapt(_ target: LoRATarget, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+                guard let site = activeSite(layer: l, target: target) else { return }
+                loraForward(site, rows: rows, input: input, output: output, hidden: w.loraHidden.pointer, threads: threads)
+            }
             Kernels.rmsNormForward(rows: rows, n: d, x: w.x.pointer, weight: weight(o.attnNorm), eps: c.normEps,
                                    y: w.norm.pointer, invRMS: nil)
             linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
                    output: w.q.pointer, outWidth: c.qDim)
+            adapt(.q, input: w.norm.pointer, output: w.q.pointer)
             linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
                    output: w.k.pointer, outWidth: c.kvDim)
+            adapt(.k, input: w.norm.pointer, output: w.k.pointer)
             linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
                    output: w.v.pointer, outWidth: c.kvDim)
+            adapt(.v, input: w.norm.pointer, output: w.v.pointer)
             for r in 0..<rows {
                 Kernels.rope(row: w.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
                              position: rowPosition[r], cos: ropeCos.pointer, sin: ropeSin.pointer)
@@ -58,15 +65,19 @@ extension Transformer {
             cachedAttention(layer: l, rows: rows, rowSlot: rowSlot, rowPosition: rowPosition, cache: cache, w: w)
             Blas.matmulTransB(m: rows, n: d, k: c.qDim, a: w.attention.pointer, lda: c.qDim, b: weight(o.wo),
                               ldb: c.qDim, beta: 1, c: w.x.pointer, ldc: d, threads: threads)
+            adapt(.o, input: w.attention.pointer, output: w.x.pointer)
             Kernels.rmsNormForward(rows: rows, n: d, x: w.x.pointer, weight: weight(o.mlpNorm), eps: c.normEps,
                                    y: w.norm.pointer, invRMS: nil)
             linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
                    output: w.gate.pointer, outWidth: f)
+            adapt(.gate, input: w.norm.pointer, output: w.gate.pointer)
             linear(threads: threads, rows: rows, input: w.norm.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
                    output: w.up.pointer, outWidth: f)
+            adapt(.up, input: w.norm.pointer, output: w.up.pointer)
             Kernels.swigluForward(n: rows * f, gate: w.gate.pointer, up: w.up.pointer, out: w.gate.pointer)
             Blas.matmulTransB(m: rows, n: d, k: f, a: w.gate.pointer, lda: f, b: weight(o.wDown), ldb: f,
                               beta: 1, c: w.x.pointer, ldc: d, threads: threads)
+            adapt(.down, input: w.gate.pointer, output: w.x.pointer)
         }
         // Final norm and logits for the last row of each entry only.
         var row = 0
@@ -132,8 +143,11 @@ extension Transformer {
     }
 
     private func decodeWorkspace(cache: KVCache, rows: Int) -> DecodeWorkspace {
-        if let w = cache.workspace, w.rows >= rows, w.scores.count >= max(threads, 1) * cache.capacity { return w }
-        let w = DecodeWorkspace(config: config, rows: max(rows, cache.slots), capacity: cache.capacity, threads: threads)
+        let rank = adapters?.options.rank ?? 0
+        if let w = cache.workspace, w.rows >= rows, w.loraRank >= rank,
+           w.scores.count >= max(threads, 1) * cache.capacity { return w }
+        let w = DecodeWorkspace(config: config, rows: max(rows, cache.slots), capacity: cache.capacity, threads: threads,
+                                loraRank: rank)
         cache.workspace = w
         return w
     }

@@ -43,7 +43,7 @@ extension Transformer {
     /// first needs a gradient buffer of its own, so models whose extra copies would exceed
     /// `shardGradientBytes` always run one pass (their products are large enough to split well).
     func shardCount(batch: Int) -> Int {
-        guard threads > 1, batch >= threads else { return 1 }
+        guard threads > 1, batch >= threads, adapters == nil else { return 1 }
         return (threads - 1) * layout.count * 4 <= Self.shardGradientBytes ? threads : 1
     }
 
@@ -74,8 +74,9 @@ extension Transformer {
     /// enough (a smaller micro-batch reuses them), new ones otherwise.
     func trainingActivations(batch: Int, seqLen: Int, shards: Int) -> [TrainingActivations] {
         let sizes = (0..<shards).map { batch * ($0 + 1) / shards - batch * $0 / shards }
+        let rank = adapters?.options.rank ?? 0
         if activations.count == shards,
-           zip(activations, sizes).allSatisfy({ $0.fits(config: config, batch: $1, seqLen: seqLen) }) {
+           zip(activations, sizes).allSatisfy({ $0.fits(config: config, batch: $1, seqLen: seqLen, loraRank: rank) }) {
             for (a, size) in zip(activations, sizes) {
                 a.batch = size
                 a.seqLen = seqLen
@@ -83,7 +84,7 @@ extension Transformer {
             return activations
         }
         activations = []  // release the old buffers before allocating the new ones
-        activations = sizes.map { TrainingActivations(config: config, batch: $0, seqLen: seqLen) }
+        activations = sizes.map { TrainingActivations(config: config, batch: $0, seqLen: seqLen, loraRank: rank) }
         return activations
     }
 
@@ -91,6 +92,7 @@ extension Transformer {
         let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, t = a.seqLen
         let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                                    headDim: c.headDim)
+        a.adapted = adaptersEnabled && adapters != nil
         let embedding = weight(layout.embedding)
         let first = a.blocks[0].input.pointer
         for r in 0..<n {
@@ -102,12 +104,19 @@ extension Transformer {
                 Kernels.rmsNormForward(rows: e - s, n: d, x: block.input.pointer + s * d, weight: self.weight(o.attnNorm),
                                        eps: c.normEps, y: block.norm1.pointer + s * d, invRMS: block.invRMS1.pointer + s)
             }
+            func adapt(_ target: LoRATarget, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+                guard a.adapted, let site = activeSite(layer: l, target: target) else { return }
+                loraForward(site, rows: n, input: input, output: output, hidden: block.hidden(target), threads: threads)
+            }
             linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
                    output: block.q.pointer, outWidth: c.qDim)
+            adapt(.q, input: block.norm1.pointer, output: block.q.pointer)
             linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
                    output: block.k.pointer, outWidth: c.kvDim)
+            adapt(.k, input: block.norm1.pointer, output: block.k.pointer)
             linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
                    output: block.v.pointer, outWidth: c.kvDim)
+            adapt(.v, input: block.norm1.pointer, output: block.v.pointer)
             rowChunks(n, threads) { s, e in
                 for r in s..<e {
                     Kernels.rope(row: block.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
@@ -121,14 +130,17 @@ extension Transformer {
             block.middle.copy(from: block.input, count: n * d)
             Blas.matmulTransB(m: n, n: d, k: c.qDim, a: block.attention.pointer, lda: c.qDim, b: weight(o.wo),
                               ldb: c.qDim, beta: 1, c: block.middle.pointer, ldc: d, threads: threads)
+            adapt(.o, input: block.attention.pointer, output: block.middle.pointer)
             rowChunks(n, threads) { s, e in
                 Kernels.rmsNormForward(rows: e - s, n: d, x: block.middle.pointer + s * d, weight: self.weight(o.mlpNorm),
                                        eps: c.normEps, y: block.norm2.pointer + s * d, invRMS: block.invRMS2.pointer + s)
             }
             linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
                    output: block.gate.pointer, outWidth: f)
+            adapt(.gate, input: block.norm2.pointer, output: block.gate.pointer)
             linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
                    output: block.up.pointer, outWidth: f)
+            adapt(.up, input: block.norm2.pointer, output: block.up.pointer)
             rowChunks(n, threads) { s, e in
                 Kernels.swigluForward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
                                       out: block.act.pointer + s * f)
@@ -137,6 +149,7 @@ extension Transformer {
             next.copy(from: block.middle, count: n * d)
             Blas.matmulTransB(m: n, n: d, k: f, a: block.act.pointer, lda: f, b: weight(o.wDown), ldb: f,
                               beta: 1, c: next.pointer, ldc: d, threads: threads)
+            adapt(.down, input: block.act.pointer, output: next.pointer)
         }
         rowChunks(n, threads) { s, e in
             Kernels.rmsNormForward(rows: e - s, n: d, x: a.output.pointer + s * d, weight: self.weight(self.layout.finalNorm),

@@ -14,6 +14,10 @@ public final class Transformer: @unchecked Sendable {
     public var threads: Int
     let ropeCos: FloatBuffer
     let ropeSin: FloatBuffer
+    /// Low-rank adapters on the frozen weights (see `Transformer+LoRA.swift`); nil trains every weight.
+    public internal(set) var adapters: LoRAAdapters?
+    /// Whether forward passes apply the adapters; off, the model is its base (the SCoRe reference).
+    public var adaptersEnabled = true
     /// Saved activations and shard gradients; a frozen reference shares its policy's
     /// (`shareActivations(with:)`), so the two never hold two sets.
     var store = ActivationStore()
@@ -75,8 +79,9 @@ public final class Transformer: @unchecked Sendable {
         store = other.store
     }
 
-    /// Sets every gradient to zero.
-    public func zeroGradients() { gradients.zero() }
+    /// Sets every gradient of the trained values to zero (the adapters' only, when attached: the
+    /// frozen base's gradient buffer is never written, so its memory is never touched).
+    public func zeroGradients() { trainableGradients.zero() }
 
     @inline(__always) func weight(_ offset: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offset }
     @inline(__always) func grad(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients.pointer + offset }

@@ -72,12 +72,16 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     /// within, beyond the weights and optimizer state; sets the automatic micro-batch and how many
     /// prompts are sampled at once. Default 1 GiB.
     public var memoryBudget: Int = 1 << 30
+    /// Low-rank adapters to train on the frozen policy (nil: train every weight). The reference
+    /// policy is then the base with the adapters off: no copy of the weights, and AdamW moments for
+    /// the adapters only.
+    public var lora: LoRAOptions?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case promptsPerStep, samplesPerPrompt, temperature, firstAttemptTemperature, maxNewTokens, learningRate
-        case adamW, gradientClipNorm, objective, plan, seed, microBatch, memoryBudget
+        case adamW, gradientClipNorm, objective, plan, seed, microBatch, memoryBudget, lora
     }
 
     /// Decodes, taking the default for every missing key (states saved before a key existed).
@@ -97,6 +101,7 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch) ?? d.microBatch
         memoryBudget = try c.decodeIfPresent(Int.self, forKey: .memoryBudget) ?? d.memoryBudget
+        lora = try c.decodeIfPresent(LoRAOptions.self, forKey: .lora)
     }
 
     /// Throws `ScoreError.invalidArgument` naming the first bad setting.

@@ -22,8 +22,15 @@ extension SCoReTrainer {
     }
 
     /// Bytes the trainer holds whatever the batch: the policy's weights and gradients, the two
-    /// AdamW moments and the reference's weights.
-    public var stateBytes: Int { policy.parameterCount * MemoryEstimate.float * 5 }
+    /// AdamW moments and the reference's weights; with LoRA the frozen weights and the adapters'
+    /// values, gradients and moments.
+    public var stateBytes: Int { Self.stateBytes(parameters: policy.parameterCount, lora: options.lora, config: policy.config) }
+
+    static func stateBytes(parameters: Int, lora: LoRAOptions?, config: ModelConfig) -> Int {
+        guard let lora else { return parameters * MemoryEstimate.float * 5 }
+        let adapters = LoRAOptions.parameterCount(lora, config: config)
+        return (parameters + 4 * adapters) * MemoryEstimate.float
+    }
 
     /// Estimated peak bytes of a step on prompts of up to `longestPrompt` tokens: the state plus the
     /// larger of one rollout chunk and one training pass (micro-batch) at the longest episode.

@@ -5,9 +5,11 @@ import Foundation
 ///
 /// A state folder holds:
 ///
-///     policy/                   the policy as a checkpoint folder (`Transformer.save`)
-///     reference/                the frozen reference policy, likewise
-///     optimizer.safetensors     AdamW moments: F32 tensors `adam.m` and `adam.v`, one value per parameter
+///     policy/                   the policy as a checkpoint folder (`Transformer.save`; with LoRA the
+///                               frozen base, adapters not merged)
+///     reference/                the frozen reference policy, likewise (not with LoRA: it is the base)
+///     adapter/                  with LoRA, the adapters as a PEFT folder
+///     optimizer.safetensors     AdamW moments: F32 tensors `adam.m` and `adam.v`, one value per trained value
 ///     trainer.json              format version, completed steps, optimizer step, generator state,
 ///                               the `SCoReOptions` and a fingerprint of the training problems
 ///
@@ -26,6 +28,8 @@ extension SCoReTrainer {
     public static let policyFolderName = "policy"
     /// Name of the reference checkpoint folder inside a state folder.
     public static let referenceFolderName = "reference"
+    /// Name of the LoRA adapter folder inside a state folder.
+    public static let adapterFolderName = "adapter"
 
     /// Saves everything a resumed run needs to `directory` (created if needed): policy and
     /// reference weights, AdamW moments and step, the generator, the completed steps and the
@@ -48,8 +52,12 @@ extension SCoReTrainer {
                                     reason: "cannot remove the previous state: \(error.localizedDescription)")
             }
         }
-        try policy.save(to: directory.appendingPathComponent(Self.policyFolderName))
-        try reference.save(to: directory.appendingPathComponent(Self.referenceFolderName))
+        try policy.save(to: directory.appendingPathComponent(Self.policyFolderName), mergingAdapters: false)
+        if let adapters = policy.adapters {
+            try adapters.save(to: directory.appendingPathComponent(Self.adapterFolderName))
+        } else {
+            try reference.save(to: directory.appendingPathComponent(Self.referenceFolderName))
+        }
 
         let first = optimizer.firstMoment, second = optimizer.secondMoment
         try withExtendedLifetime((first, second)) {
@@ -101,19 +109,34 @@ extension SCoReTrainer {
             throw ScoreError.invalidArgument("resume: the policy's config differs from the saved one "
                                              + "(\(policy.config) vs \(saved.config))")
         }
-        let referenceFolder = directory.appendingPathComponent(referenceFolderName)
-        let reference = try Transformer.load(from: referenceFolder, threads: threads)
-        guard reference.config == saved.config else {
-            throw ScoreError.invalidFile(
-                path: referenceFolder.appendingPathComponent(Transformer.configFileName).path,
-                reason: "the reference model config differs from the policy's (\(reference.config) vs \(saved.config))")
+        var reference: Transformer?, adapters: LoRAAdapters?
+        if let lora = state.options.lora {
+            let folder = directory.appendingPathComponent(adapterFolderName)
+            let loaded = try LoRAAdapters.load(from: folder, config: saved.config)
+            guard loaded.options.rank == lora.rank, loaded.options.targets == lora.targets else {
+                throw ScoreError.invalidFile(path: folder.path, reason: "the adapters differ from the saved LoRA options")
+            }
+            adapters = loaded
+        } else {
+            let referenceFolder = directory.appendingPathComponent(referenceFolderName)
+            let loaded = try Transformer.load(from: referenceFolder, threads: threads)
+            guard loaded.config == saved.config else {
+                throw ScoreError.invalidFile(
+                    path: referenceFolder.appendingPathComponent(Transformer.configFileName).path,
+                    reason: "the reference model config differs from the policy's (\(loaded.config) vs \(saved.config))")
+            }
+            reference = loaded
         }
         let (first, second) = try readMoments(from: directory.appendingPathComponent(optimizerFileName),
-                                              parameterCount: saved.parameterCount)
+                                              parameterCount: adapters?.parameterCount ?? saved.parameterCount)
+        if let policy, policy.adapters != nil, state.options.lora == nil {
+            throw ScoreError.invalidArgument("resume: the policy carries LoRA adapters; the saved run trained every weight")
+        }
         // Everything that can fail happens before the host's policy changes.
         let trainer = try SCoReTrainer(policy: policy ?? saved, problems: problems, format: format,
                                        verifier: verifier, options: state.options)
-        trainer.reference.parameters.copy(from: reference.parameters)
+        if let reference { trainer.reference.parameters.copy(from: reference.parameters) }
+        if let adapters, let attached = trainer.policy.adapters { attached.parameters.copy(from: adapters.parameters) }
         do {
             try trainer.optimizer.restore(step: state.optimizerStep, firstMoment: first, secondMoment: second)
         } catch let error as ScoreError {

@@ -49,7 +49,8 @@ public enum TrainingPhase: Int, Sendable {
 /// the two, replicas trained in several processes can average their gradient buffers.
 public final class SCoReTrainer {
     public let policy: Transformer
-    /// The frozen reference policy π_ref.
+    /// The frozen reference policy π_ref: a copy of the initial weights, or, with LoRA, the policy
+    /// itself (evaluated with its adapters off).
     public let reference: Transformer
     public let optimizer: AdamW
     public let options: SCoReOptions
@@ -82,17 +83,36 @@ public final class SCoReTrainer {
     public init(policy: Transformer, problems: [SelfCorrectionProblem] = [], format: SelfCorrectionFormat,
                 verifier: any Verifier, options: SCoReOptions) throws {
         try options.validate()
-        let state = policy.parameterCount * MemoryEstimate.float * 5
+        if let lora = options.lora {
+            try lora.validate(for: policy.config)
+            if let attached = policy.adapters, attached.options != lora {
+                throw ScoreError.invalidArgument(
+                    "LoRA: the policy already carries adapters of rank \(attached.options.rank) on "
+                    + "\(attached.options.targets.map(\.rawValue)); train those (same options) or merge them first")
+            }
+        } else if policy.adapters != nil {
+            throw ScoreError.invalidArgument(
+                "the policy carries LoRA adapters: set the LoRA options to train them, or merge them into the weights first")
+        }
+        let state = Self.stateBytes(parameters: policy.parameterCount, lora: options.lora, config: policy.config)
         guard state <= MemoryEstimate.availableBytes else {
             throw ScoreError.invalidArgument(
                 "training all \(policy.parameterCount) parameters needs \(MemoryEstimate.describe(state)) for weights, "
                 + "gradients, AdamW moments and the reference, more than the \(MemoryEstimate.describe(MemoryEstimate.availableBytes)) "
-                + "this machine has")
+                + "this machine has; train LoRA adapters instead (lora_rank, --lora-rank)")
         }
         var adam = options.adamW
         adam.learningRate = options.learningRate
         self.policy = policy
-        reference = policy.copy()
+        if let lora = options.lora {
+            if policy.adapters == nil {
+                try policy.attach(LoRAAdapters(config: policy.config, options: lora, seed: options.seed ^ Self.adapterSeed))
+            }
+            policy.adaptersEnabled = true
+            reference = policy
+        } else {
+            reference = policy.copy()
+        }
         optimizer = try AdamW(model: policy, options: adam)
         self.options = options
         self.format = format
@@ -176,7 +196,6 @@ public final class SCoReTrainer {
         // Micro-batches: each is forwarded by the reference (into the policy's activation buffers),
         // then by the policy, and back-propagated; their gradients add up to the whole batch's.
         policy.zeroGradients()
-        reference.shareActivations(with: policy)
         var sums = ObjectiveSums()
         var entropySum = 0.0, trainedCount = 0
         let size = microBatchSize(longestEpisode: episodes.map(\.count).max() ?? 1)
@@ -184,8 +203,7 @@ public final class SCoReTrainer {
             let part = first..<min(episodes.count, first + size)
             let batch = try SequenceBatch(sequences: episodes[part].map(\.segments), padID: format.padID,
                                           maxSeqLen: policy.config.maxSeqLen)
-            let referenceLogProbs = try reference.forward(tokens: batch.tokens, targets: batch.targets,
-                                                          batch: batch.batch, seqLen: batch.seqLen)
+            let referenceLogProbs = try referenceLogProbs(batch)
             let policyLogProbs = try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
                                                     seqLen: batch.seqLen)
             let trained = batch.targets.map { $0 >= 0 }
@@ -259,10 +277,31 @@ public final class SCoReTrainer {
     public func discardPendingGradients() { pending = nil }
 
     /// Makes the reference policy a copy of the policy as it is now and resets the optimizer's
-    /// moments and step (RL after a supervised warm-up). Pending gradients are dropped.
+    /// moments and step (RL after a supervised warm-up). With LoRA the adapters are merged into the
+    /// base (the new reference) and start again from B = 0. Pending gradients are dropped.
     public func resetReference() {
-        reference.parameters.copy(from: policy.parameters)
+        if let adapters = policy.adapters {
+            policy.addAdapterUpdatesToBase()
+            adapters.initialize(seed: options.seed ^ Self.adapterSeed &+ UInt64(completedSteps))
+        } else {
+            reference.parameters.copy(from: policy.parameters)
+        }
         optimizer.reset()
         pending = nil
+    }
+
+    /// Mixed into the seed of the adapters' initial A matrices.
+    static let adapterSeed: UInt64 = 0x4C6F_5241
+
+    /// log π_ref of a block's targets: the reference copy, or the policy with its adapters off,
+    /// computed in the policy's activation buffers (the policy's forward comes next and reuses them).
+    func referenceLogProbs(_ batch: SequenceBatch) throws -> [Float] {
+        if reference === policy {
+            policy.adaptersEnabled = false
+            defer { policy.adaptersEnabled = true }
+            return try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, seqLen: batch.seqLen)
+        }
+        reference.shareActivations(with: policy)
+        return try reference.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, seqLen: batch.seqLen)
     }
 }

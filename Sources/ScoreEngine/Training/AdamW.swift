@@ -83,11 +83,11 @@ public final class AdamW {
     /// Contiguous runs covering 0..<count, each decayed or not.
     private let spans: [(start: Int, end: Int, decay: Bool)]
 
-    /// An optimizer over a model's `parameters` and `gradients`, decaying its matrices.
+    /// An optimizer over what a model trains (`trainableParameters`: every weight, or the LoRA
+    /// adapters when attached) and their gradients, decaying its matrices.
     public convenience init(model: Transformer, options: AdamWOptions = AdamWOptions()) throws {
-        let decayed = model.layout.tensors.filter { $0.shape.count >= 2 }.map { $0.offset..<($0.offset + $0.count) }
-        try self.init(parameters: model.parameters, gradients: model.gradients, decayedRanges: decayed,
-                      options: options, threads: model.threads, model: model)
+        try self.init(parameters: model.trainableParameters, gradients: model.trainableGradients,
+                      decayedRanges: model.trainableMatrixRanges, options: options, threads: model.threads, model: model)
     }
 
     /// An optimizer over any pair of equally sized buffers; `decayedRanges` lists the element

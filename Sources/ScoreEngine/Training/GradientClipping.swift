@@ -50,9 +50,10 @@ public enum GradientClipping {
         return Float(norm)
     }
 
-    /// Clips a model's gradients with its own thread count; returns the pre-clip norm.
+    /// Clips the gradients of what a model trains (its weights, or its adapters) with its own thread
+    /// count; returns the pre-clip norm.
     @discardableResult
     public static func clip(_ model: Transformer, maxNorm: Float) throws -> Float {
-        try clip(model.gradients, maxNorm: maxNorm, threads: model.threads)
+        try clip(model.trainableGradients, maxNorm: maxNorm, threads: model.threads)
     }
 }

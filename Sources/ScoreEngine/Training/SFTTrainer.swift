@@ -186,7 +186,7 @@ public final class SFTTrainer {
             try model.backward(dLogProbs: try CrossEntropy.gradient(targets: block.targets, normalizer: trained))
         }
         let maxNorm = options.gradientClipNorm > 0 ? options.gradientClipNorm : .infinity
-        let norm = try GradientClipping.clip(model.gradients, maxNorm: maxNorm, threads: model.threads)
+        let norm = try GradientClipping.clip(model, maxNorm: maxNorm)
         try optimizer.step(learningRate: learningRate)
         state.step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -218,8 +218,42 @@ SCORE_API score_status score_policy_load(const char *path, const score_policy_op
 
 /* Saves the weights and config to the folder `path` (created if needed; files replaced
    atomically), in the form Hugging Face transformers loads, with the tokenizer and generation
-   files of the folder the policy was loaded from. */
+   files of the folder the policy was loaded from. With LoRA adapters attached, the weights
+   written are the merged ones (a plain folder computing what the policy computes); the policy
+   itself is unchanged. */
 SCORE_API score_status score_policy_save(const score_policy *policy, const char *path);
+
+/* LoRA adapters (Hu et al. 2021) on a frozen policy: a trainer whose options set lora_rank > 0
+   attaches them (or trains those already attached, if their rank and targets match). The files
+   are PEFT's: adapter_config.json and adapter_model.safetensors, tensors named
+   base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight and so on, so that
+   peft.PeftModel.from_pretrained(base, path) loads them onto the transformers model. */
+#define SCORE_LORA_Q (1u << 0)
+#define SCORE_LORA_K (1u << 1)
+#define SCORE_LORA_V (1u << 2)
+#define SCORE_LORA_O (1u << 3)
+#define SCORE_LORA_GATE (1u << 4)
+#define SCORE_LORA_UP (1u << 5)
+#define SCORE_LORA_DOWN (1u << 6)
+#define SCORE_LORA_ALL 0x7Fu
+
+/* Writes the attached adapters as a PEFT folder `path` (created if needed). No adapters:
+   SCORE_ERR_STATE. */
+SCORE_API score_status score_policy_save_adapter(const score_policy *policy, const char *path);
+
+/* Reads a PEFT LoRA folder and attaches its adapters, replacing any attached. A folder made for
+   another base (a tensor shape that does not match), a missing or extra tensor, or an option the
+   engine does not implement (DoRA, rsLoRA, adapter biases, per-layer ranks) fails with
+   SCORE_ERR_INVALID_FILE naming the file and field; the policy is then unchanged. A policy in use
+   by a trainer fails with SCORE_ERR_STATE. */
+SCORE_API score_status score_policy_load_adapter(score_policy *policy, const char *path);
+
+/* Adds the attached adapters into the weights (W + alpha/rank * B A) and detaches them. No
+   adapters: SCORE_ERR_STATE; a policy in use by a trainer: SCORE_ERR_STATE. */
+SCORE_API score_status score_policy_merge_adapter(score_policy *policy);
+
+/* The attached adapters' rank (0 when none) and trainable values. Either out-pointer may be NULL. */
+SCORE_API score_status score_policy_adapter_info(const score_policy *policy, int32_t *rank, int64_t *parameter_count);
 
 /* Releases a policy handle. NULL or an already freed policy is a no-op. A trainer keeps its policy
    alive: after freeing the handle, the trainer still trains (and saves) those weights. */
@@ -422,6 +456,12 @@ typedef struct score_trainer_options {
        machine's memory fails with SCORE_ERR_INVALID_ARGUMENT before sampling, naming the estimate
        and the option that would make it fit. */
     uint64_t memory_budget;
+    /* LoRA: > 0 trains rank-r adapters on the frozen policy instead of every weight (the reference
+       policy is then the base with the adapters off: no copy, AdamW moments for the adapters only);
+       0 (default) trains every weight. At most the smaller side of each targeted layer. */
+    int32_t lora_rank;
+    float lora_alpha;          /* update scale numerator (alpha / rank); <= 0 (default) = 2 x rank */
+    uint32_t lora_targets;     /* SCORE_LORA_* bits; 0 (default) = SCORE_LORA_ALL */
 } score_trainer_options;
 
 SCORE_API void score_trainer_options_init(score_trainer_options *options);

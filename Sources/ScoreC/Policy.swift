@@ -1,5 +1,6 @@
 import CScoreHeader
 import Foundation
+import Synchronization
 import ScoreEngine
 
 /// What a score_policy handle stands for: a model with its tokenizer and chat layout, and the
@@ -10,10 +11,19 @@ final class Policy {
     var model: Transformer { bundle.model }
     var tokenizer: any Tokenizer { bundle.tokenizer }
 
+    /// Trainers alive on this policy (their optimizers hold its trained buffers).
+    private let trainers = Mutex(0)
+
     init(bundle: ModelBundle, instruction: String?) throws {
         self.bundle = bundle
         format = try bundle.format(instruction: instruction)
     }
+
+    /// Counts a trainer made on (`+1`) or released from (`-1`) this policy.
+    func countTrainer(_ change: Int) { trainers.withLock { $0 += change } }
+
+    /// Whether a trainer uses this policy.
+    var hasTrainers: Bool { trainers.withLock { $0 > 0 } }
 
     static let handles = HandleTable<Policy>(kind: "score_policy", tag: 1)
 }

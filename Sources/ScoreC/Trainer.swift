@@ -15,7 +15,10 @@ final class Trainer {
         self.engine = engine
         self.verifier = verifier
         engine.progress = { [unowned self] phase, done, total in try self.report(phase, done, total) }
+        policy.countTrainer(1)
     }
+
+    deinit { policy.countTrainer(-1) }
 
     /// Calls the host's progress callback; a status other than SCORE_OK aborts the call.
     func report(_ phase: TrainingPhase, _ done: Int, _ total: Int) throws {
@@ -47,7 +50,7 @@ public func scoreTrainerCreate(_ policy: OpaquePointer?, _ options: UnsafePointe
         let policy = try Policy.handles.object(policy)
         let out = try Arguments.required(out, "out")
         let settings = try scoreOptions(options)
-        try checkMemory(policy.model.config, copies: 5)
+        try checkMemory(policy.model.config, copies: settings.lora == nil ? 5 : 1)
         let slot = VerifierSlot()
         let engine = try SCoReTrainer(policy: policy.model, format: policy.format, verifier: slot, options: settings)
         out.pointee = Trainer.handles.register(Trainer(policy: policy, engine: engine, verifier: slot))

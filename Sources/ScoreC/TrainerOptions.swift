@@ -20,7 +20,8 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
         learning_rate: d.learningRate, weight_decay: d.adamW.weightDecay,
         grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
         first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed,
-        micro_batch: Int32(d.microBatch), memory_budget: UInt64(d.memoryBudget))
+        micro_batch: Int32(d.microBatch), memory_budget: UInt64(d.memoryBudget), lora_rank: 0, lora_alpha: 0,
+        lora_targets: 0)
 }
 
 /// The engine's options for a score_trainer_options (NULL: defaults); every enum and range checked.
@@ -82,6 +83,21 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
         throw APIFailure.invalid("memory_budget is \(o.memory_budget) bytes, expected 1...\(Int.max)")
     }
     result.memoryBudget = Int(o.memory_budget)
+    result.lora = try loraOptions(rank: o.lora_rank, alpha: o.lora_alpha, targets: o.lora_targets)
     try result.validate()
     return result
+}
+
+/// The LoRA options of score_trainer_options' lora_* fields (nil for rank 0).
+func loraOptions(rank: Int32, alpha: Float, targets bits: UInt32) throws -> LoRAOptions? {
+    guard rank != 0 else { return nil }
+    guard rank > 0 else { throw APIFailure.invalid("lora_rank is \(rank), expected >= 0") }
+    guard !alpha.isNaN else { throw APIFailure.invalid("lora_alpha is NaN (use <= 0 for 2 x rank)") }
+    guard bits & ~SCORE_LORA_ALL == 0 else {
+        throw APIFailure.invalid("lora_targets has unknown bits 0x\(String(bits & ~SCORE_LORA_ALL, radix: 16)) "
+                                 + "(expected SCORE_LORA_* flags)")
+    }
+    let chosen = bits == 0 ? SCORE_LORA_ALL : bits
+    let targets = LoRATarget.allCases.enumerated().filter { chosen & (1 << UInt32($0.offset)) != 0 }.map(\.element)
+    return LoRAOptions(rank: Int(rank), alpha: alpha > 0 ? alpha : nil, targets: targets)
 }

@@ -10,10 +10,15 @@ struct ModelFolderOptions: ParsableArguments {
     var verifier: String?
     @Option(help: "Self-correction instruction (default: the library's for this tokenizer).") var instruction: String?
     @Option(help: "Threads for the kernels.") var threads = 2
+    @Option(help: "A PEFT LoRA adapter folder to apply on the model.") var adapter: String?
 
-    /// The model folder with its tokenizer and chat template.
+    /// The model folder with its tokenizer and chat template, and the adapter when given.
     func bundle() throws -> ModelBundle {
-        try ModelBundle.load(from: URL(fileURLWithPath: model), threads: threads)
+        let bundle = try ModelBundle.load(from: URL(fileURLWithPath: model), threads: threads)
+        if let adapter {
+            try bundle.model.attach(LoRAAdapters.load(from: URL(fileURLWithPath: adapter), config: bundle.model.config))
+        }
+        return bundle
     }
 
     /// The chosen built-in verifier; `builtInTask` picks the default.

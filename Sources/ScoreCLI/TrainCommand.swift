@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var folder: ModelFolderOptions
     @Option(help: "Training problems as JSON Lines ({\"prompt\": …, \"reference\": …} per line).") var problems: String
-    @Option(help: "Folder to save the trained model to (with the source folder's tokenizer files).") var out: String
+    @Option(help: "Folder to save the trained model to (with the source folder's tokenizer files); with LoRA, the adapters (PEFT) too.")
+    var out: String
     @Option(help: "Stage I steps.") var stageI = 50
     @Option(help: "Stage II steps.") var stageII = 50
     @Option(help: "Prompts per step.") var prompts = 8
@@ -26,6 +27,9 @@ struct TrainCommand: ParsableCommand {
     var microBatch = 0
     @Option(help: "GB for the activations of one pass and the KV cache of one rollout chunk.")
     var memoryBudget = 1.0
+    @Option(help: "Train LoRA adapters of this rank on the frozen model (0 = train every weight).") var loraRank = 0
+    @Option(help: "LoRA alpha (update scale alpha / rank; default 2 × rank).") var loraAlpha: Float?
+    @Option(help: "LoRA target layers: comma-separated among q,k,v,o,gate,up,down, or all.") var loraTargets = "all"
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -46,6 +50,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--memory-budget must be a positive number of GB (got \(memoryBudget))")
         }
         options.memoryBudget = Int(memoryBudget * 1e9)
+        guard loraRank >= 0 else { throw ValidationError("--lora-rank must be >= 0 (got \(loraRank))") }
+        if loraRank > 0 {
+            options.lora = LoRAOptions(rank: loraRank, alpha: loraAlpha, targets: try LoRATarget.parse(loraTargets))
+        }
         let trainer = try SCoReTrainer(policy: bundle.model, problems: set, format: format,
                                        verifier: try folder.chosenVerifier(builtInTask: false), options: options)
         let longestPrompt = set.map { format.promptTokens($0.prompt).count }.max() ?? 0
@@ -63,6 +71,11 @@ struct TrainCommand: ParsableCommand {
         }
         log.close()
         try bundle.save(to: outFolder)
-        print("Saved the trained model and metrics.jsonl to \(outFolder.path).")
+        if let adapters = bundle.model.adapters {
+            try adapters.save(to: outFolder.appendingPathComponent("adapter"), baseModel: folder.model)
+            print("Saved the merged model, the LoRA adapters (adapter/) and metrics.jsonl to \(outFolder.path).")
+        } else {
+            print("Saved the trained model and metrics.jsonl to \(outFolder.path).")
+        }
     }
 }

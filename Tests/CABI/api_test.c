@@ -2104,6 +2104,70 @@ static void test_model_folders_and_chat_templates(void) {
     EXPECT_MSG(score_policy_load(folder, &options, &policy), SCORE_ERR_INVALID_ARGUMENT, "struct");
 }
 
+/* LoRA: a trainer with lora_rank trains adapters only (the base stays bitwise), they save as a
+   PEFT folder that another policy of the same shape loads to the same logits, merging keeps the
+   logits (to float rounding) and is refused while a trainer holds the policy; bad options and
+   folders are refused and change nothing. */
+static void test_lora(void) {
+    score_policy *policy = make_policy(21);
+    float *base = snapshot(policy);
+    int32_t rank = -1;
+    int64_t count = -1;
+    EXPECT(score_policy_adapter_info(policy, &rank, &count), SCORE_OK);
+    CHECK(rank == 0 && count == 0, "a fresh policy reports adapters of rank %d", rank);
+    EXPECT(score_policy_save_adapter(policy, scratch_path("no-adapter")), SCORE_ERR_STATE);
+    EXPECT(score_policy_merge_adapter(policy), SCORE_ERR_STATE);
+
+    score_trainer_options options = small_trainer_options();
+    score_trainer *refused = NULL;
+    options.lora_rank = -1;
+    EXPECT_INVALID(score_trainer_create(policy, &options, &refused));
+    options.lora_rank = 4096;
+    EXPECT_MSG(score_trainer_create(policy, &options, &refused), SCORE_ERR_INVALID_ARGUMENT, "rank");
+    options.lora_rank = 4;
+    options.lora_targets = 1u << 9;
+    EXPECT_MSG(score_trainer_create(policy, &options, &refused), SCORE_ERR_INVALID_ARGUMENT, "lora_targets");
+    CHECK(refused == NULL, "a refused trainer was returned");
+    options.lora_targets = SCORE_LORA_Q | SCORE_LORA_V | SCORE_LORA_DOWN;
+    options.learning_rate = 1e-2f;
+    score_trainer *trainer = make_trainer(policy, &options);
+    EXPECT(score_policy_adapter_info(policy, &rank, &count), SCORE_OK);
+    CHECK(rank == 4 && count > 0, "adapter info after create: rank %d, %lld values", rank, (long long)count);
+    verifier_log log;
+    verifier_log_reset(&log, prompts_a, references_a, 2);
+    EXPECT(score_trainer_set_verifier(trainer, hash_verifier, &log), SCORE_OK);
+    for (int i = 0; i < 3; i++) EXPECT(score_trainer_step(trainer, prompts_a, references_a, 2, NULL), SCORE_OK);
+    float *trained = snapshot(policy);
+    CHECK(!same_floats(base, trained), "three LoRA steps did not change the logits");
+    EXPECT(score_policy_merge_adapter(policy), SCORE_ERR_STATE);
+    EXPECT(score_policy_load_adapter(policy, scratch_path("missing")), SCORE_ERR_STATE);
+
+    const char *folder = scratch_path("adapter");
+    EXPECT(score_policy_save_adapter(policy, folder), SCORE_OK);
+    score_policy *other = make_policy(21);
+    EXPECT_NULL_REFUSED(score_policy_load_adapter(other, NULL));
+    EXPECT(score_policy_load_adapter(other, scratch_path("no-such-adapter")), SCORE_ERR_INVALID_FILE);
+    check_unchanged(other, base, "a failed adapter load");
+    EXPECT(score_policy_load_adapter(other, folder), SCORE_OK);
+    check_unchanged(other, trained, "loading the saved adapters");
+    score_trainer_free(trainer);
+    check_unchanged(policy, trained, "freeing the trainer");
+
+    /* Merge: the adapters fold into the weights; the policy computes the same. */
+    EXPECT(score_policy_merge_adapter(other), SCORE_OK);
+    EXPECT(score_policy_adapter_info(other, &rank, NULL), SCORE_OK);
+    CHECK(rank == 0, "merged policy still reports rank %d", rank);
+    float *merged = snapshot(other);
+    bool close = true;
+    for (size_t i = 0; i < PROBE_FLOATS; i++) close = close && close_to(merged[i], trained[i], 1e-4);
+    CHECK(close, "merged logits differ from the adapted ones");
+    free(merged);
+    free(trained);
+    free(base);
+    score_policy_free(other);
+    score_policy_free(policy);
+}
+
 int main(void) {
     /* Before anything failed, the message is empty. */
     const char *first_message = score_last_error();
@@ -2146,6 +2210,7 @@ int main(void) {
     RUN(test_sft());
     RUN(test_evaluate());
     RUN(test_save_resume());
+    RUN(test_lora());
     RUN(test_handles());
     score_policy_free(policy);
     RUN(test_absurd_shapes());

@@ -24,6 +24,10 @@ extension LoRAAdapters {
         var modules_to_save: [String]?
         var rank_pattern: [String: Int]? = [:]
         var alpha_pattern: [String: Float]? = [:]
+        var lora_bias: Bool? = false
+        var layer_replication: [[Int]]?
+        var trainable_token_indices: [Int]?
+        var target_parameters: [String]?
     }
 
     /// `target_modules`: a list of module names, or one string (PEFT's "all-linear", or a name).
@@ -99,6 +103,10 @@ extension LoRAAdapters {
              "rank_pattern/alpha_pattern: per-layer ranks are not supported"),
             (peft.layers_to_transform != nil, "layers_to_transform: adapters on a subset of layers are not supported"),
             (!(peft.modules_to_save ?? []).isEmpty, "modules_to_save: fully trained extra modules are not supported"),
+            (peft.lora_bias == true, "lora_bias: adapter biases are not supported"),
+            (peft.layer_replication != nil, "layer_replication is not supported"),
+            (peft.trainable_token_indices != nil, "trainable_token_indices: trained embedding rows are not supported"),
+            (!(peft.target_parameters ?? []).isEmpty, "target_parameters: adapters on raw parameters are not supported"),
         ]
         if let (_, reason) = unsupported.first(where: { $0.0 }) { throw invalid(reason) }
         let targets: [LoRATarget]

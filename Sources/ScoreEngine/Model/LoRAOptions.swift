@@ -58,7 +58,7 @@ public struct LoRAOptions: Codable, Sendable, Equatable {
     public init(rank: Int = 16, alpha: Float? = nil, targets: [LoRATarget] = LoRATarget.allCases) {
         self.rank = rank
         self.alpha = alpha ?? Float(2 * rank)
-        self.targets = targets
+        self.targets = LoRATarget.allCases.filter(targets.contains)  // one canonical order
     }
 
     /// alpha / rank.

@@ -16,6 +16,7 @@ extension SCoReTrainer {
             try example.validate(vocabSize: policy.config.vocabSize, maxSeqLen: policy.config.maxSeqLen)
         }
         discardPendingGradients()
+        try checkAdapters()
         // Micro-batches as in a SCoRe step; each is normalised by the whole step's trained tokens.
         let whole = try SequenceBatch(examples: examples, padID: format.padID, maxSeqLen: policy.config.maxSeqLen)
         let trained = whole.trainedCount

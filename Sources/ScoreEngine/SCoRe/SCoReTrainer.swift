@@ -76,6 +76,8 @@ public final class SCoReTrainer {
         var tokens: Int
     }
     private var pending: Pending?
+    /// The adapters this trainer's optimizer updates (nil: every weight).
+    let trainedAdapters: LoRAAdapters?
     /// Memory a step may use (the machine's; tests lower it).
     var availableMemory = MemoryEstimate.availableBytes
 
@@ -113,6 +115,7 @@ public final class SCoReTrainer {
         } else {
             reference = policy.copy()
         }
+        trainedAdapters = policy.adapters
         optimizer = try AdamW(model: policy, options: adam)
         self.options = options
         self.format = format
@@ -179,6 +182,7 @@ public final class SCoReTrainer {
 
     private func computeGradients(on chosen: [SelfCorrectionProblem], generator start: RandomGenerator) throws {
         pending = nil
+        try checkAdapters()
         guard !chosen.isEmpty else { throw ScoreError.invalidArgument("SCoRe step: no problems given") }
         let startTime = DispatchTime.now().uptimeNanoseconds
         let stage = nextStage
@@ -288,6 +292,15 @@ public final class SCoReTrainer {
         }
         optimizer.reset()
         pending = nil
+    }
+
+    /// Throws when the policy's adapters are no longer those this trainer's optimizer updates
+    /// (merged, replaced or detached since the trainer was made).
+    func checkAdapters() throws {
+        guard policy.adapters === trainedAdapters else {
+            throw ScoreError.invalidArgument(
+                "the policy's LoRA adapters were merged, replaced or removed after this trainer was made; make a new trainer")
+        }
     }
 
     /// Mixed into the seed of the adapters' initial A matrices.

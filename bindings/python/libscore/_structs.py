@@ -167,6 +167,9 @@ class TrainerOptions(Structure):
         ("seed", c_uint64),
         ("micro_batch", c_int32),
         ("memory_budget", c_uint64),
+        ("lora_rank", c_int32),
+        ("lora_alpha", c_float),
+        ("lora_targets", c_uint32),
     ]
 
 

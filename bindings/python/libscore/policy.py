@@ -2,7 +2,7 @@
 
 import threading
 from collections.abc import Mapping
-from ctypes import POINTER, byref, c_float, c_int32, c_size_t, c_void_p
+from ctypes import POINTER, byref, c_float, c_int32, c_int64, c_size_t, c_void_p
 from ctypes import pointer as pointer_to
 
 from . import _convert, _structs
@@ -150,6 +150,30 @@ class Policy(Closable):
     def save(self, path):
         """Saves the weights and config to the folder ``path`` (created if needed)."""
         check(library().score_policy_save(self._pointer(), _convert.path(path)))
+
+    @serialized
+    def save_adapter(self, path):
+        """Writes the attached LoRA adapters as a PEFT folder ``path`` (``adapter_config.json`` and
+        ``adapter_model.safetensors``, which ``peft.PeftModel.from_pretrained`` loads)."""
+        check(library().score_policy_save_adapter(self._pointer(), _convert.path(path)))
+
+    @serialized
+    def load_adapter(self, path):
+        """Attaches the LoRA adapters of the PEFT folder ``path`` (replacing any attached)."""
+        check(library().score_policy_load_adapter(self._pointer(), _convert.path(path)))
+
+    @serialized
+    def merge_adapter(self):
+        """Adds the attached adapters into the weights and detaches them."""
+        check(library().score_policy_merge_adapter(self._pointer()))
+
+    @property
+    @serialized
+    def adapter_rank(self):
+        """The attached LoRA adapters' rank, 0 when there are none."""
+        rank, count = c_int32(), c_int64()
+        check(library().score_policy_adapter_info(self._pointer(), byref(rank), byref(count)))
+        return rank.value
 
     @property
     @serialized

@@ -19,6 +19,29 @@ BUILTIN_VERIFIERS = {"exact_match": 0, "final_answer": 1, "arithmetic": 2}
 EVAL_PROTOCOLS = {"greedy": 0, "mixed": 1}
 
 
+LORA_TARGETS = {"q": 1, "k": 2, "v": 4, "o": 8, "gate": 16, "up": 32, "down": 64}
+
+
+def _lora_targets(value, name):
+    """SCORE_LORA_* bits from names ("q", "q_proj", ...), "all", or the bits themselves."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _convert.integer(value, name, 0, 0x7F)
+    names = [value] if isinstance(value, str) else list(value)
+    bits = 0
+    for entry in names:
+        if not isinstance(entry, str):
+            raise TypeError(f"{name} entries must be strings, not {type(entry).__name__}")
+        if entry == "all":
+            return 0
+        short = entry.split(".")[-1].removesuffix("_proj")
+        if short not in LORA_TARGETS:
+            raise ValueError(f"{name}: {entry!r} is not one of {', '.join(LORA_TARGETS)} (or all)")
+        bits |= LORA_TARGETS[short]
+    if bits == 0:
+        raise ValueError(f"{name} is empty")
+    return bits
+
+
 def _named(names):
     return lambda value, name: _convert.choice(value, names, name)
 
@@ -29,6 +52,7 @@ _OPTION_FIELDS = dict(
     shaping=_named(SHAPINGS),
     kl_estimator=_named(KL_ESTIMATORS),
     baseline=_named(BASELINES),
+    lora_targets=_lora_targets,
 )
 
 
@@ -68,7 +92,9 @@ class Trainer(Closable):
     "none"), ``turn2_state_baseline``, ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
     ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``, ``micro_batch`` (episodes
     forwarded at once; 0 = chosen from ``memory_budget``), ``memory_budget`` (bytes for activations
-    and rollout caches).
+    and rollout caches), ``lora_rank`` (> 0 trains LoRA adapters on the frozen policy; the reference
+    is then the base with adapters off), ``lora_alpha`` (default 2 x rank), ``lora_targets`` (names
+    among "q", "k", "v", "o", "gate", "up", "down", default all).
 
     The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing
     the policy closes its trainers). Until :meth:`set_verifier` or :meth:`use_builtin_verifier`,

@@ -341,3 +341,39 @@ def test_progress_exception_surfaces(trainer):
         trainer.step(PROMPTS, REFERENCES)
     trainer.set_progress(None)
     trainer.step(PROMPTS, REFERENCES)
+
+
+def test_lora_trains_adapters_that_save_load_and_merge(tmp_path):
+    with make_policy(seed=21) as policy, make_policy(seed=21) as other:
+        base = probe_logits(policy)
+        trainer = libscore.Trainer(policy, **dict(FAST_TRAINING, learning_rate=1e-2),
+                                   lora_rank=4, lora_targets=["q", "v_proj", "down"], micro_batch=1)
+        trainer.set_verifier(varied_rewards)
+        assert policy.adapter_rank == 4
+        for _ in range(3):
+            trainer.step(PROMPTS, REFERENCES)
+        trained = probe_logits(policy)
+        assert trained != base
+        with pytest.raises(libscore.StateError):
+            policy.merge_adapter()
+        policy.save_adapter(tmp_path / "adapter")
+        assert (tmp_path / "adapter" / "adapter_config.json").exists()
+        other.load_adapter(tmp_path / "adapter")
+        assert probe_logits(other) == trained
+        other.merge_adapter()
+        assert other.adapter_rank == 0
+        merged = probe_logits(other)
+        assert len(merged) == len(trained)
+        for row, expected in zip(merged, trained):
+            assert row == pytest.approx(expected, rel=1e-4, abs=1e-4)
+        trainer.close()
+
+
+def test_lora_options_are_checked():
+    with make_policy(seed=2) as policy:
+        with pytest.raises(ValueError, match="lora_targets"):
+            libscore.Trainer(policy, lora_rank=2, lora_targets=["attn"])
+        with pytest.raises(libscore.InvalidArgumentError, match="rank"):
+            libscore.Trainer(policy, lora_rank=100000)
+        with pytest.raises(libscore.InvalidArgumentError, match="micro"):
+            libscore.Trainer(policy, micro_batch=-1)

@@ -53,9 +53,58 @@ struct MicroBatchTests {
         }
     }
 
+    @Test func aTinyBudgetCheckpointsAndStillGivesTheWholeGradient() throws {
+        let whole = try Self.trainer(microBatch: 9)
+        let expected = try whole.computeGradients(on: Self.problems)
+        // A budget that holds the whole rollout (so the same episodes are sampled) but not one
+        // episode's plain training pass.
+        let prompt = Self.problems.map { whole.format.promptTokens($0.prompt).count }.max() ?? 0
+        let episode = whole.longestEpisode(longestPrompt: prompt)
+        let budget = 3 * MemoryEstimate.rollout(config: Self.config, slots: 3, capacity: episode, prefillRows: prompt)
+        let tiny = try Self.trainer(microBatch: 0, memoryBudget: budget)
+        #expect(tiny.rolloutPrompts(longestPrompt: prompt) >= 3)
+        #expect(tiny.checkpointsActivations(longestEpisode: episode))
+        let stats = try tiny.computeGradients(on: Self.problems)
+        #expect(tiny.policy.checkpointsActivations && !whole.policy.checkpointsActivations)
+        #expect(stats.metrics == expected.metrics)
+        #expect(abs(stats.loss - expected.loss) <= 1e-5 * max(1, abs(expected.loss)))
+        let gradients = whole.policy.gradients.array
+        let scale = gradients.reduce(0) { max($0, abs($1)) }
+        #expect(Self.maxDifference(tiny.policy.gradients.array, gradients) <= 1e-4 * scale)
+    }
+
+    @Test(arguments: [false, true])
+    func checkpointedPassesAreExactlyThePlainOnes(withAdapters: Bool) throws {
+        let plain = try Transformer(config: Self.config, seed: 8, threads: 2)
+        if withAdapters {
+            let adapters = try LoRAAdapters(config: Self.config, options: LoRAOptions(rank: 2), seed: 1)
+            for i in 0..<adapters.parameters.count { adapters.parameters.pointer[i] += 0.01 * Float(i % 7) }
+            try plain.attach(adapters)
+        }
+        let checkpointed = plain.copy()
+        if let adapters = plain.adapters {
+            let copy = try LoRAAdapters(config: Self.config, options: adapters.options)
+            copy.parameters.copy(from: adapters.parameters)
+            try checkpointed.attach(copy)
+        }
+        checkpointed.checkpointsActivations = true
+        let tokens = (0..<3 * 20).map { ($0 * 37) % 250 + 3 }, targets = tokens.map { ($0 * 11) % 250 }
+        let weights = targets.indices.map { Float($0 % 5) - 2 }
+        for model in [plain, checkpointed] {
+            model.zeroGradients()
+            _ = try model.forward(tokens: tokens, targets: targets, batch: 3, seqLen: 20)
+            try model.backward(dLogProbs: weights)
+        }
+        #expect(plain.trainableGradients.array == checkpointed.trainableGradients.array)
+        #expect(plain.trainableGradients.array.contains { $0 != 0 })
+        #expect(try plain.forward(tokens: tokens, targets: targets, batch: 3, seqLen: 20)
+                == (try checkpointed.forward(tokens: tokens, targets: targets, batch: 3, seqLen: 20)))
+    }
+
     @Test func automaticMicroBatchFollowsTheBudget() throws {
         let trainer = try Self.trainer(microBatch: 0, memoryBudget: 1 << 20)
         let one = MemoryEstimate.trainingPass(config: Self.config, sequences: 1, seqLen: 40)
+        #expect(one < 1 << 20 && !trainer.checkpointsActivations(longestEpisode: 40))
         #expect(trainer.microBatchSize(longestEpisode: 40) == max(1, (1 << 20) / one))
         let roomy = try Self.trainer(microBatch: 0)
         #expect(roomy.microBatchSize(longestEpisode: 40) >= 9)

@@ -40,7 +40,13 @@ final class TrainingActivations {
     var rows: Int { batch * seqLen }
     /// Rows and attention probabilities the buffers hold.
     let rowCapacity, probabilityCapacity: Int
+    /// Per-block saved tensors: one per block, or with `checkpointed` a single one that each block
+    /// fills in turn (forward, and again when the backward pass recomputes it).
     let blocks: [Block]
+    /// Whether only each block's input is kept (`layerInputs`) and the rest recomputed in backward.
+    let checkpointed: Bool
+    /// The input of every block, when checkpointed.
+    let layerInputs: [FloatBuffer]
     let output, invRMSFinal, normFinal, logits, logPartition: FloatBuffer
     var tokens: [Int32]
     var targets: [Int32]
@@ -50,7 +56,7 @@ final class TrainingActivations {
     // Backward scratch.
     let dResidual, dNorm, dQ, dK, dV, dAttention, dAct, dGate, dUp, loraScratch, normScratch: FloatBuffer
 
-    init(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int = 0) {
+    init(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int = 0, checkpointed: Bool = false) {
         self.batch = batch
         self.seqLen = seqLen
         let n = batch * seqLen
@@ -58,7 +64,11 @@ final class TrainingActivations {
         let probabilities = Self.probabilities(config: c, batch: batch, seqLen: seqLen)
         probabilityCapacity = probabilities
         self.loraRank = loraRank
-        blocks = (0..<c.nLayers).map { _ in Block(n: n, config: c, probabilities: probabilities, loraRank: loraRank) }
+        self.checkpointed = checkpointed
+        blocks = (0..<(checkpointed ? 1 : c.nLayers)).map { _ in
+            Block(n: n, config: c, probabilities: probabilities, loraRank: loraRank)
+        }
+        layerInputs = checkpointed ? (0..<c.nLayers).map { _ in FloatBuffer(count: n * c.dim) } : []
         output = FloatBuffer(count: n * c.dim)
         invRMSFinal = FloatBuffer(count: n)
         normFinal = FloatBuffer(count: n * c.dim)
@@ -85,7 +95,13 @@ final class TrainingActivations {
     }
 
     /// Whether a [batch, seqLen] block fits in these buffers.
-    func fits(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int) -> Bool {
-        loraRank == self.loraRank && batch * seqLen <= rowCapacity && Self.probabilities(config: c, batch: batch, seqLen: seqLen) <= probabilityCapacity
+    func fits(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int, checkpointed: Bool) -> Bool {
+        loraRank == self.loraRank && checkpointed == self.checkpointed && batch * seqLen <= rowCapacity && Self.probabilities(config: c, batch: batch, seqLen: seqLen) <= probabilityCapacity
     }
+
+    /// The saved tensors of block `l`.
+    func block(_ l: Int) -> Block { blocks[checkpointed ? 0 : l] }
+
+    /// The input of block `l` (where the forward pass left it).
+    func input(_ l: Int) -> FloatBuffer { checkpointed ? layerInputs[l] : blocks[l].input }
 }

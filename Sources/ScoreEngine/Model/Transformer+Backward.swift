@@ -95,7 +95,13 @@ extension Transformer {
         Kernels.rmsNormBackward(rows: n, n: d, x: a.output.pointer, weight: weight(layout.finalNorm),
                                 invRMS: a.invRMSFinal.pointer, dy: a.dNorm.pointer, dx: a.dResidual.pointer,
                                 dWeight: normGrad(layout.finalNorm))
-        for (l, block) in a.blocks.enumerated().reversed() {
+        for l in (0..<c.nLayers).reversed() {
+            let block = a.block(l)
+            if a.checkpointed {
+                // Recompute the block from its saved input; its output is not needed (dNorm is free here).
+                block.input.copy(from: a.input(l), count: n * d)
+                blockForward(l, a, block, output: a.dNorm, threads: threads)
+            }
             let o = layout.layers[l]
             // MLP: next = middle + act · Wdownᵀ
             Blas.matmul(m: n, n: f, k: d, a: a.dResidual.pointer, lda: d, b: weight(o.wDown), ldb: f,

@@ -76,7 +76,9 @@ extension Transformer {
         let sizes = (0..<shards).map { batch * ($0 + 1) / shards - batch * $0 / shards }
         let rank = adapters?.options.rank ?? 0
         if activations.count == shards,
-           zip(activations, sizes).allSatisfy({ $0.fits(config: config, batch: $1, seqLen: seqLen, loraRank: rank) }) {
+           zip(activations, sizes).allSatisfy({
+               $0.fits(config: config, batch: $1, seqLen: seqLen, loraRank: rank, checkpointed: checkpointsActivations)
+           }) {
             for (a, size) in zip(activations, sizes) {
                 a.batch = size
                 a.seqLen = seqLen
@@ -84,72 +86,24 @@ extension Transformer {
             return activations
         }
         activations = []  // release the old buffers before allocating the new ones
-        activations = sizes.map { TrainingActivations(config: config, batch: $0, seqLen: seqLen, loraRank: rank) }
+        activations = sizes.map {
+            TrainingActivations(config: config, batch: $0, seqLen: seqLen, loraRank: rank, checkpointed: checkpointsActivations)
+        }
         return activations
     }
 
     func runForward(_ a: TrainingActivations, threads: Int) {
-        let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, t = a.seqLen
-        let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
-                                   headDim: c.headDim)
+        let c = config, n = a.rows, d = c.dim
         a.adapted = adaptersEnabled && adapters != nil
         let embedding = weight(layout.embedding)
-        let first = a.blocks[0].input.pointer
+        let first = a.input(0).pointer
         for r in 0..<n {
             (first + r * d).update(from: embedding + Int(a.tokens[r]) * d, count: d)
         }
-        for (l, block) in a.blocks.enumerated() {
-            let o = layout.layers[l]
-            rowChunks(n, threads) { s, e in
-                Kernels.rmsNormForward(rows: e - s, n: d, x: block.input.pointer + s * d, weight: self.weight(o.attnNorm),
-                                       eps: c.normEps, y: block.norm1.pointer + s * d, invRMS: block.invRMS1.pointer + s)
-            }
-            func adapt(_ target: LoRATarget, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-                guard a.adapted, let site = activeSite(layer: l, target: target) else { return }
-                loraForward(site, rows: n, input: input, output: output, hidden: block.hidden(target), threads: threads)
-            }
-            linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
-                   output: block.q.pointer, outWidth: c.qDim)
-            adapt(.q, input: block.norm1.pointer, output: block.q.pointer)
-            linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
-                   output: block.k.pointer, outWidth: c.kvDim)
-            adapt(.k, input: block.norm1.pointer, output: block.k.pointer)
-            linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
-                   output: block.v.pointer, outWidth: c.kvDim)
-            adapt(.v, input: block.norm1.pointer, output: block.v.pointer)
-            rowChunks(n, threads) { s, e in
-                for r in s..<e {
-                    Kernels.rope(row: block.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
-                                 position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
-                    Kernels.rope(row: block.k.pointer + r * c.kvDim, heads: c.nKVHeads, headDim: c.headDim,
-                                 position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
-                }
-            }
-            Attention.forward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
-                              probs: block.probs.pointer, out: block.attention.pointer, threads: threads)
-            block.middle.copy(from: block.input, count: n * d)
-            Blas.matmulTransB(m: n, n: d, k: c.qDim, a: block.attention.pointer, lda: c.qDim, b: weight(o.wo),
-                              ldb: c.qDim, beta: 1, c: block.middle.pointer, ldc: d, threads: threads)
-            adapt(.o, input: block.attention.pointer, output: block.middle.pointer)
-            rowChunks(n, threads) { s, e in
-                Kernels.rmsNormForward(rows: e - s, n: d, x: block.middle.pointer + s * d, weight: self.weight(o.mlpNorm),
-                                       eps: c.normEps, y: block.norm2.pointer + s * d, invRMS: block.invRMS2.pointer + s)
-            }
-            linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
-                   output: block.gate.pointer, outWidth: f)
-            adapt(.gate, input: block.norm2.pointer, output: block.gate.pointer)
-            linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
-                   output: block.up.pointer, outWidth: f)
-            adapt(.up, input: block.norm2.pointer, output: block.up.pointer)
-            rowChunks(n, threads) { s, e in
-                Kernels.swigluForward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
-                                      out: block.act.pointer + s * f)
-            }
-            let next = l + 1 < a.blocks.count ? a.blocks[l + 1].input : a.output
-            next.copy(from: block.middle, count: n * d)
-            Blas.matmulTransB(m: n, n: d, k: f, a: block.act.pointer, lda: f, b: weight(o.wDown), ldb: f,
-                              beta: 1, c: next.pointer, ldc: d, threads: threads)
-            adapt(.down, input: block.act.pointer, output: next.pointer)
+        for l in 0..<c.nLayers {
+            let block = a.block(l)
+            if a.checkpointed { block.input.copy(from: a.input(l), count: n * d) }
+            blockForward(l, a, block, output: l + 1 < c.nLayers ? a.input(l + 1) : a.output, threads: threads)
         }
         rowChunks(n, threads) { s, e in
             Kernels.rmsNormForward(rows: e - s, n: d, x: a.output.pointer + s * d, weight: self.weight(self.layout.finalNorm),
@@ -165,6 +119,66 @@ extension Transformer {
                 a.logPartition.pointer[r] = Kernels.logSumExp(a.logits.pointer + r * v, v, scratch: scratch)
             }
         }
+    }
+
+    /// Block `l` on `block.input`, keeping its intermediates in `block` and writing its output (the
+    /// next block's input) to `output`. Deterministic, so the backward pass of a checkpointed
+    /// forward recomputes exactly what the forward computed.
+    func blockForward(_ l: Int, _ a: TrainingActivations, _ block: TrainingActivations.Block, output next: FloatBuffer,
+                      threads: Int) {
+        let c = config, n = a.rows, d = c.dim, f = c.hiddenDim, t = a.seqLen
+        let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
+                                   headDim: c.headDim)
+        let o = layout.layers[l]
+        rowChunks(n, threads) { s, e in
+            Kernels.rmsNormForward(rows: e - s, n: d, x: block.input.pointer + s * d, weight: self.weight(o.attnNorm),
+                                   eps: c.normEps, y: block.norm1.pointer + s * d, invRMS: block.invRMS1.pointer + s)
+        }
+        func adapt(_ target: LoRATarget, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+            guard a.adapted, let adapters, let site = adapters.site(layer: l, target: target) else { return }
+            loraForward(site, rows: n, input: input, output: output, hidden: block.hidden(target), threads: threads)
+        }
+        linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wq, biasOffset: o.bq,
+               output: block.q.pointer, outWidth: c.qDim)
+        adapt(.q, input: block.norm1.pointer, output: block.q.pointer)
+        linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wk, biasOffset: o.bk,
+               output: block.k.pointer, outWidth: c.kvDim)
+        adapt(.k, input: block.norm1.pointer, output: block.k.pointer)
+        linear(threads: threads, rows: n, input: block.norm1.pointer, inWidth: d, weightOffset: o.wv, biasOffset: o.bv,
+               output: block.v.pointer, outWidth: c.kvDim)
+        adapt(.v, input: block.norm1.pointer, output: block.v.pointer)
+        rowChunks(n, threads) { s, e in
+            for r in s..<e {
+                Kernels.rope(row: block.q.pointer + r * c.qDim, heads: c.nHeads, headDim: c.headDim,
+                             position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
+                Kernels.rope(row: block.k.pointer + r * c.kvDim, heads: c.nKVHeads, headDim: c.headDim,
+                             position: r % t, cos: self.ropeCos.pointer, sin: self.ropeSin.pointer)
+            }
+        }
+        Attention.forward(shape, q: block.q.pointer, k: block.k.pointer, v: block.v.pointer,
+                          probs: block.probs.pointer, out: block.attention.pointer, threads: threads)
+        block.middle.copy(from: block.input, count: n * d)
+        Blas.matmulTransB(m: n, n: d, k: c.qDim, a: block.attention.pointer, lda: c.qDim, b: weight(o.wo),
+                          ldb: c.qDim, beta: 1, c: block.middle.pointer, ldc: d, threads: threads)
+        adapt(.o, input: block.attention.pointer, output: block.middle.pointer)
+        rowChunks(n, threads) { s, e in
+            Kernels.rmsNormForward(rows: e - s, n: d, x: block.middle.pointer + s * d, weight: self.weight(o.mlpNorm),
+                                   eps: c.normEps, y: block.norm2.pointer + s * d, invRMS: block.invRMS2.pointer + s)
+        }
+        linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wGate, biasOffset: -1,
+               output: block.gate.pointer, outWidth: f)
+        adapt(.gate, input: block.norm2.pointer, output: block.gate.pointer)
+        linear(threads: threads, rows: n, input: block.norm2.pointer, inWidth: d, weightOffset: o.wUp, biasOffset: -1,
+               output: block.up.pointer, outWidth: f)
+        adapt(.up, input: block.norm2.pointer, output: block.up.pointer)
+        rowChunks(n, threads) { s, e in
+            Kernels.swigluForward(n: (e - s) * f, gate: block.gate.pointer + s * f, up: block.up.pointer + s * f,
+                                  out: block.act.pointer + s * f)
+        }
+        next.copy(from: block.middle, count: n * d)
+        Blas.matmulTransB(m: n, n: d, k: f, a: block.act.pointer, lda: f, b: weight(o.wDown), ldb: f,
+                          beta: 1, c: next.pointer, ldc: d, threads: threads)
+        adapt(.down, input: block.act.pointer, output: next.pointer)
     }
 
     /// output[rows, outWidth] = input · Wᵀ (+ bias when `biasOffset >= 0`).

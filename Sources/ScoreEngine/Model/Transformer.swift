@@ -18,6 +18,9 @@ public final class Transformer: @unchecked Sendable {
     public internal(set) var adapters: LoRAAdapters?
     /// Whether forward passes apply the adapters; off, the model is its base (the SCoRe reference).
     public var adaptersEnabled = true
+    /// Activation checkpointing: training passes keep only each block's input and the backward
+    /// pass recomputes the block (about one more forward pass of work, a fraction of the memory).
+    public var checkpointsActivations = false
     /// Saved activations and shard gradients; a frozen reference shares its policy's
     /// (`shareActivations(with:)`), so the two never hold two sets.
     var store = ActivationStore()

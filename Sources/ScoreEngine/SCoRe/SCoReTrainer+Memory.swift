@@ -14,11 +14,28 @@ extension SCoReTrainer {
         return max(1, options.memoryBudget / max(1, one))
     }
 
+    /// Whether training passes checkpoint activations: when a micro-batch (`options.microBatch`, or a
+    /// single episode when it is chosen automatically) would not fit the memory budget otherwise.
+    func checkpointsActivations(longestEpisode: Int) -> Bool {
+        let episodes = max(1, options.microBatch)
+        return MemoryEstimate.trainingPass(config: policy.config, sequences: episodes, seqLen: longestEpisode)
+            > options.memoryBudget
+    }
+
     /// Episodes forwarded at once: `options.microBatch`, or as many as fit the memory budget.
     func microBatchSize(longestEpisode: Int) -> Int {
         if options.microBatch > 0 { return options.microBatch }
-        return MemoryEstimate.sequencesFitting(config: policy.config, seqLen: longestEpisode,
-                                               budget: options.memoryBudget)
+        return MemoryEstimate.sequencesFitting(config: policy.config, seqLen: longestEpisode, budget: options.memoryBudget,
+                                               checkpointed: checkpointsActivations(longestEpisode: longestEpisode))
+    }
+
+    /// Sets the policy's (and a separate reference's) checkpointing for passes over episodes of up
+    /// to `longestEpisode` tokens; returns the micro-batch.
+    func preparePasses(longestEpisode: Int) -> Int {
+        let checkpoint = checkpointsActivations(longestEpisode: longestEpisode)
+        policy.checkpointsActivations = checkpoint
+        reference.checkpointsActivations = checkpoint
+        return microBatchSize(longestEpisode: longestEpisode)
     }
 
     /// Bytes the trainer holds whatever the batch: the policy's weights and gradients, the two
@@ -42,7 +59,7 @@ extension SCoReTrainer {
         let episodes = options.promptsPerStep * options.samplesPerPrompt
         let pass = MemoryEstimate.trainingPass(config: policy.config,
                                                sequences: min(episodes, microBatchSize(longestEpisode: episode)),
-                                               seqLen: episode)
+                                               seqLen: episode, checkpointed: checkpointsActivations(longestEpisode: episode))
         return stateBytes + max(rollout, pass)
     }
 
@@ -54,7 +71,7 @@ extension SCoReTrainer {
         let peak = estimatedPeakBytes(longestPrompt: longestPrompt)
         guard peak > available else { return }
         let episode = longestEpisode(longestPrompt: longestPrompt)
-        let single = MemoryEstimate.trainingPass(config: policy.config, sequences: 1, seqLen: episode)
+        let single = MemoryEstimate.trainingPass(config: policy.config, sequences: 1, seqLen: episode, checkpointed: true)
         var advice: String
         if stateBytes + single > available {
             advice = "even one episode of \(episode) tokens does not fit: lower maxNewTokens (max_new_tokens, "

@@ -20,7 +20,7 @@ extension SCoReTrainer {
         // Micro-batches as in a SCoRe step; each is normalised by the whole step's trained tokens.
         let whole = try SequenceBatch(examples: examples, padID: format.padID, maxSeqLen: policy.config.maxSeqLen)
         let trained = whole.trainedCount
-        let size = microBatchSize(longestEpisode: whole.seqLen)
+        let size = preparePasses(longestEpisode: whole.seqLen)
         policy.zeroGradients()
         var negativeLogLikelihood = 0.0
         for first in stride(from: 0, to: examples.count, by: size) {

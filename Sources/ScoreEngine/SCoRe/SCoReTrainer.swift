@@ -202,7 +202,7 @@ public final class SCoReTrainer {
         policy.zeroGradients()
         var sums = ObjectiveSums()
         var entropySum = 0.0, trainedCount = 0
-        let size = microBatchSize(longestEpisode: episodes.map(\.count).max() ?? 1)
+        let size = preparePasses(longestEpisode: episodes.map(\.count).max() ?? 1)
         for first in stride(from: 0, to: episodes.count, by: size) {
             let part = first..<min(episodes.count, first + size)
             let batch = try SequenceBatch(sequences: episodes[part].map(\.segments), padID: format.padID,

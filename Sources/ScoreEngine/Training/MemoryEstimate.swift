@@ -8,18 +8,20 @@ public enum MemoryEstimate {
     static let float = 4
 
     /// Floats the training forward and backward pass keep per row (token) of a block whose rows
-    /// are `seqLen` long: every saved activation of `TrainingActivations`, the attention
-    /// probabilities (a row sees up to `seqLen` keys per head) and the backward scratch.
-    static func floatsPerRow(config c: ModelConfig, seqLen: Int) -> Int {
+    /// are `seqLen` long: every saved activation of `TrainingActivations` (of every block, or with
+    /// checkpointing of one block plus each block's input), the attention probabilities (a row sees
+    /// up to `seqLen` keys per head) and the backward scratch.
+    static func floatsPerRow(config c: ModelConfig, seqLen: Int, checkpointed: Bool) -> Int {
         let perLayer = 4 * c.dim + 2 * c.qDim + 2 * c.kvDim + 3 * c.hiddenDim + 2 + c.nHeads * seqLen
         let final = 2 * c.dim + 2 + c.vocabSize
         let scratch = 2 * c.dim + 2 * c.qDim + 2 * c.kvDim + 3 * c.hiddenDim
-        return c.nLayers * perLayer + final + scratch
+        let layers = checkpointed ? perLayer + c.nLayers * c.dim : c.nLayers * perLayer
+        return layers + final + scratch
     }
 
     /// Bytes a training pass (forward kept for backward) over `sequences` rows of `seqLen` tokens holds.
-    public static func trainingPass(config: ModelConfig, sequences: Int, seqLen: Int) -> Int {
-        sequences * seqLen * floatsPerRow(config: config, seqLen: seqLen) * float
+    public static func trainingPass(config: ModelConfig, sequences: Int, seqLen: Int, checkpointed: Bool = false) -> Int {
+        sequences * seqLen * floatsPerRow(config: config, seqLen: seqLen, checkpointed: checkpointed) * float
     }
 
     /// Bytes a rollout over `slots` sequences of up to `capacity` positions holds: the KV cache and
@@ -32,8 +34,8 @@ public enum MemoryEstimate {
     }
 
     /// The most sequences of `seqLen` tokens whose training pass fits `budget` bytes (at least 1).
-    public static func sequencesFitting(config: ModelConfig, seqLen: Int, budget: Int) -> Int {
-        max(1, budget / max(1, trainingPass(config: config, sequences: 1, seqLen: seqLen)))
+    public static func sequencesFitting(config: ModelConfig, seqLen: Int, budget: Int, checkpointed: Bool = false) -> Int {
+        max(1, budget / max(1, trainingPass(config: config, sequences: 1, seqLen: seqLen, checkpointed: checkpointed)))
     }
 
     /// Memory this process may use: the machine's physical memory, or the control group's limit

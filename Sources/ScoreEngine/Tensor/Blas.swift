@@ -29,11 +29,24 @@ public enum Blas {
             return
         }
         let pieces = m * n * k >= splitThreshold ? threads : 1
+        if pieces > 1 && m < columnSplitRows && n >= m {
+            // Few rows (batched decode): split the weight's rows (C's columns) instead, so each
+            // thread reads and packs only its part of the weight rather than all of it.
+            Parallel.chunks(n, threads: pieces) { start, end in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(end - start), Int32(k),
+                            alpha, a, Int32(lda), b + start * ldb, Int32(ldb), beta, c + start, Int32(ldc))
+            }
+            return
+        }
         Parallel.chunks(m, threads: pieces) { start, end in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(end - start), Int32(n), Int32(k),
                         alpha, a + start * lda, Int32(lda), b, Int32(ldb), beta, c + start * ldc, Int32(ldc))
         }
     }
+
+    /// Below this many rows, `matmulTransB` splits its work by output columns: each of its row
+    /// blocks would otherwise read the whole weight matrix.
+    static let columnSplitRows = 128
 
     /// C[m,n] = alpha * A[m,k] · B[k,n] + beta * C.
     public static func matmul(

@@ -20,9 +20,12 @@ public func scoreTrainerEvaluate(_ trainer: OpaquePointer?, _ prompts: UnsafePoi
         }
         let problems = try Trainer.problems(prompts, references, count: count)
         let model = trainer.engine.policy
+        let options = trainer.engine.options
+        let limit = model.evaluationBatchLimit(problems: problems, format: trainer.engine.format,
+                                               maxNewTokens: options.maxNewTokens, memoryBudget: options.memoryBudget)
         let (m, _) = try model.evaluateSelfCorrection(
             problems: problems, format: trainer.engine.format, verifier: trainer.verifier, protocol: evaluation,
-            maxNewTokens: trainer.engine.options.maxNewTokens, batchSize: 64, seed: seed,
+            maxNewTokens: options.maxNewTokens, batchSize: min(64, limit), seed: seed,
             progress: { done, total in try trainer.report(.evaluate, done, total) })
         out.pointee = score_eval_result(
             struct_size: out.pointee.struct_size, count: Int64(m.count), acc_t1_pct: 100 * m.accuracyT1,

@@ -17,10 +17,8 @@ extension Transformer {
         protocol evaluation: EvaluationProtocol = .greedy, maxNewTokens: Int, batchSize requested: Int? = nil,
         memoryBudget: Int = 1 << 30, seed: UInt64 = 0, progress: (Int, Int) throws -> Void = { _, _ in }
     ) throws -> (metrics: SelfCorrectionMetrics, episodes: [Episode]) {
-        let longestPrompt = problems.map { format.promptTokens($0.prompt).count }.max() ?? 1
-        let capacity = longestPrompt + 2 * maxNewTokens + format.instructionTokens(after: []).count + 1
-        let perProblem = MemoryEstimate.rollout(config: config, slots: 1, capacity: capacity, prefillRows: longestPrompt)
-        let batchSize = requested ?? min(256, max(1, memoryBudget / max(1, perProblem)))
+        let batchSize = requested ?? min(256, evaluationBatchLimit(problems: problems, format: format,
+                                                                   maxNewTokens: maxNewTokens, memoryBudget: memoryBudget))
         guard batchSize > 0 else { throw ScoreError.invalidArgument("batch size must be positive") }
         let greedy = format.attemptSampling(temperature: 0, maxNewTokens: maxNewTokens)
         let first = evaluation == .greedy ? greedy : format.attemptSampling(temperature: 1, maxNewTokens: maxNewTokens)
@@ -44,5 +42,15 @@ extension Transformer {
             start = end
         }
         return (SelfCorrectionMetrics(pairs: pairs), episodes)
+    }
+
+    /// The most problems whose two-attempt rollout keeps its KV cache within `memoryBudget` bytes
+    /// (at least 1).
+    public func evaluationBatchLimit(problems: [SelfCorrectionProblem], format: SelfCorrectionFormat,
+                                     maxNewTokens: Int, memoryBudget: Int) -> Int {
+        let longestPrompt = problems.map { format.promptTokens($0.prompt).count }.max() ?? 1
+        let capacity = longestPrompt + 2 * maxNewTokens + format.instructionTokens(after: []).count + 1
+        let perProblem = MemoryEstimate.rollout(config: config, slots: 1, capacity: capacity, prefillRows: longestPrompt)
+        return max(1, memoryBudget / max(1, perProblem))
     }
 }

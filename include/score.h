@@ -448,8 +448,8 @@ typedef struct score_trainer_options {
     int32_t max_new_tokens;    /* per attempt; default 8 */
     uint64_t seed;             /* sampling; default 0 */
     /* Episodes forwarded and back-propagated at once; their gradients accumulate, so the step is
-       the same for any value (to float rounding) and only peak memory changes. 0 (default) = the
-       largest that keeps one pass within memory_budget. */
+       the same for any value (to float rounding) and only peak memory changes. -1 (default) = the
+       largest that keeps one pass within memory_budget; 0 is an error. */
     int32_t micro_batch;
     /* Bytes the activations of one pass and the KV cache of one rollout chunk should stay within,
        beyond weights and optimizer state; default 1 GiB. A step whose estimate exceeds the

@@ -20,7 +20,7 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
         learning_rate: d.learningRate, weight_decay: d.adamW.weightDecay,
         grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
         first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed,
-        micro_batch: Int32(d.microBatch), memory_budget: UInt64(d.memoryBudget), lora_rank: 0, lora_alpha: 0,
+        micro_batch: Int32(d.microBatch ?? -1), memory_budget: UInt64(d.memoryBudget), lora_rank: 0, lora_alpha: 0,
         lora_targets: 0)
 }
 
@@ -75,10 +75,10 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
     result.firstAttemptTemperature = o.first_temperature < 0 ? nil : o.first_temperature
     result.maxNewTokens = Int(o.max_new_tokens)
     result.seed = o.seed
-    guard o.micro_batch >= 0 else {
-        throw APIFailure.invalid("micro_batch is \(o.micro_batch), expected >= 1 (or 0 to choose it from memory_budget)")
+    guard o.micro_batch >= 1 || o.micro_batch == -1 else {
+        throw APIFailure.invalid("micro_batch is \(o.micro_batch), expected >= 1 (or -1 to choose it from memory_budget)")
     }
-    result.microBatch = Int(o.micro_batch)
+    result.microBatch = o.micro_batch == -1 ? nil : Int(o.micro_batch)
     guard o.memory_budget >= 1, o.memory_budget <= UInt64(Int.max) else {
         throw APIFailure.invalid("memory_budget is \(o.memory_budget) bytes, expected 1...\(Int.max)")
     }

@@ -23,8 +23,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "β2 (KL of turn 1 in Stage I).") var beta2: Float = 1.0
     @Option(help: "α (Stage II progress shaping).") var alpha: Float = 10
     @Option(help: "Seed of prompt choice and sampling.") var seed: UInt64 = 0
-    @Option(help: "Episodes forwarded at once (gradients accumulate; 0 = as many as --memory-budget allows).")
-    var microBatch = 0
+    @Option(help: "Episodes forwarded at once (gradients accumulate; default: as many as --memory-budget allows).")
+    var microBatch: Int?
     @Option(help: "GB for the activations of one pass and the KV cache of one rollout chunk.")
     var memoryBudget = 1.0
     @Option(help: "Train LoRA adapters of this rank on the frozen model (0 = train every weight).") var loraRank = 0

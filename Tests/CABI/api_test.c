@@ -2168,6 +2168,36 @@ static void test_lora(void) {
     score_policy_free(policy);
 }
 
+/* A step whose activations cannot fit the machine is refused before anything is sampled, naming
+   the option that would make it fit; micro_batch 0 is an error. */
+static void test_memory_refusal(void) {
+    score_policy *policy = make_policy(22);
+    float *before = snapshot(policy);
+    score_trainer_options options = small_trainer_options();
+    score_trainer *refused = NULL;
+    options.micro_batch = 0;
+    EXPECT_MSG(score_trainer_create(policy, &options, &refused), SCORE_ERR_INVALID_ARGUMENT, "micro_batch");
+    options.micro_batch = 1 << 20;
+    options.samples_per_prompt = 1024;
+    options.max_new_tokens = 48;
+    score_trainer *trainer = make_trainer(policy, &options);
+    verifier_log log;
+    verifier_log_reset(&log, NULL, NULL, 0);
+    EXPECT(score_trainer_set_verifier(trainer, hash_verifier, &log), SCORE_OK);
+    const char *prompts[32], *references[32];
+    for (int i = 0; i < 32; i++) {
+        prompts[i] = "12+34=";
+        references[i] = "46";
+    }
+    EXPECT_MSG(score_trainer_step(trainer, prompts, references, 32, NULL), SCORE_ERR_INVALID_ARGUMENT, "micro_batch");
+    CHECK(log.calls == 0, "the verifier ran before the memory check refused the step");
+    CHECK(completed_steps(trainer) == 0, "a refused step was counted");
+    check_unchanged(policy, before, "a step refused for memory");
+    free(before);
+    score_trainer_free(trainer);
+    score_policy_free(policy);
+}
+
 int main(void) {
     /* Before anything failed, the message is empty. */
     const char *first_message = score_last_error();
@@ -2211,6 +2241,7 @@ int main(void) {
     RUN(test_evaluate());
     RUN(test_save_resume());
     RUN(test_lora());
+    RUN(test_memory_refusal());
     RUN(test_handles());
     score_policy_free(policy);
     RUN(test_absurd_shapes());

@@ -12,7 +12,7 @@ struct MicroBatchTests {
                            SelfCorrectionProblem(prompt: "14+4=", reference: "18"),
                            SelfCorrectionProblem(prompt: "9+0=", reference: "9")]
 
-    static func trainer(microBatch: Int, threads: Int = 1, memoryBudget: Int = 1 << 30,
+    static func trainer(microBatch: Int?, threads: Int = 1, memoryBudget: Int = 1 << 30,
                         plan: StagePlan = .score(stageI: 1, stageII: 1, rounds: 1)) throws -> SCoReTrainer {
         let model = try Transformer(config: config, seed: 5, threads: threads)
         let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
@@ -61,7 +61,7 @@ struct MicroBatchTests {
         let prompt = Self.problems.map { whole.format.promptTokens($0.prompt).count }.max() ?? 0
         let episode = whole.longestEpisode(longestPrompt: prompt)
         let budget = 3 * MemoryEstimate.rollout(config: Self.config, slots: 3, capacity: episode, prefillRows: prompt)
-        let tiny = try Self.trainer(microBatch: 0, memoryBudget: budget)
+        let tiny = try Self.trainer(microBatch: nil, memoryBudget: budget)
         #expect(tiny.rolloutPrompts(longestPrompt: prompt) >= 3)
         #expect(tiny.checkpointsActivations(longestEpisode: episode))
         let stats = try tiny.computeGradients(on: Self.problems)
@@ -102,18 +102,18 @@ struct MicroBatchTests {
     }
 
     @Test func automaticMicroBatchFollowsTheBudget() throws {
-        let trainer = try Self.trainer(microBatch: 0, memoryBudget: 1 << 20)
+        let trainer = try Self.trainer(microBatch: nil, memoryBudget: 1 << 20)
         let one = MemoryEstimate.trainingPass(config: Self.config, sequences: 1, seqLen: 40)
         #expect(one < 1 << 20 && !trainer.checkpointsActivations(longestEpisode: 40))
         #expect(trainer.microBatchSize(longestEpisode: 40) == max(1, (1 << 20) / one))
-        let roomy = try Self.trainer(microBatch: 0)
+        let roomy = try Self.trainer(microBatch: nil)
         #expect(roomy.microBatchSize(longestEpisode: 40) >= 9)
         let fixed = try Self.trainer(microBatch: 2, memoryBudget: 1 << 20)
         #expect(fixed.microBatchSize(longestEpisode: 40) == 2)
     }
 
     @Test func aTinyBudgetSamplesPromptByPromptAndStillTrains() throws {
-        let trainer = try Self.trainer(microBatch: 0, memoryBudget: 1)
+        let trainer = try Self.trainer(microBatch: nil, memoryBudget: 1)
         #expect(trainer.rolloutPrompts(longestPrompt: 8) == 1 && trainer.microBatchSize(longestEpisode: 30) == 1)
         var rolloutCalls = 0
         trainer.progress = { phase, _, _ in if phase == .rollout { rolloutCalls += 1 } }
@@ -143,6 +143,7 @@ struct MicroBatchTests {
 
     @Test func invalidMicroBatchOrBudgetIsRefused() throws {
         #expect(throws: ScoreError.self) { try Self.trainer(microBatch: -1) }
+        #expect(throws: ScoreError.self) { try Self.trainer(microBatch: 0) }
         #expect(throws: ScoreError.self) { try Self.trainer(microBatch: 1, memoryBudget: 0) }
     }
 
@@ -155,7 +156,7 @@ struct MicroBatchTests {
         object.removeValue(forKey: "microBatch")
         object.removeValue(forKey: "memoryBudget")
         let old = try JSONDecoder().decode(SCoReOptions.self, from: JSONSerialization.data(withJSONObject: object))
-        #expect(old.microBatch == 0 && old.memoryBudget == 1 << 30)
+        #expect(old.microBatch == nil && old.memoryBudget == 1 << 30)
     }
 
     @Test func smallerBlocksReuseTheBuffersOfLargerOnes() throws {

@@ -65,9 +65,9 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     /// Seed of prompt choice and sampling.
     public var seed: UInt64 = 0
     /// Episodes forwarded and back-propagated at once; their gradients accumulate, so the step is
-    /// the same whatever the micro-batch (to float-summation rounding). 0 chooses the largest that
-    /// keeps the pass within `memoryBudget`.
-    public var microBatch: Int = 0
+    /// the same whatever the micro-batch (to float-summation rounding). nil chooses the largest
+    /// that keeps the pass within `memoryBudget`.
+    public var microBatch: Int?
     /// Bytes the activations of one training pass and the KV cache of one rollout chunk should stay
     /// within, beyond the weights and optimizer state; sets the automatic micro-batch and how many
     /// prompts are sampled at once. Default 1 GiB.
@@ -99,7 +99,7 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         objective = try c.decodeIfPresent(ObjectiveOptions.self, forKey: .objective) ?? d.objective
         plan = try c.decodeIfPresent(StagePlan.self, forKey: .plan) ?? d.plan
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
-        microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch) ?? d.microBatch
+        microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch)
         memoryBudget = try c.decodeIfPresent(Int.self, forKey: .memoryBudget) ?? d.memoryBudget
         lora = try c.decodeIfPresent(LoRAOptions.self, forKey: .lora)
     }
@@ -116,8 +116,9 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         guard learningRate.isFinite, learningRate > 0, gradientClipNorm.isFinite, gradientClipNorm >= 0 else {
             throw ScoreError.invalidArgument("SCoRe: learning rate must be positive and the clip norm >= 0")
         }
-        guard microBatch >= 0 else {
-            throw ScoreError.invalidArgument("SCoRe: microBatch must be >= 1, or 0 to choose it from the memory budget (got \(microBatch))")
+        if let microBatch, microBatch < 1 {
+            throw ScoreError.invalidArgument(
+                "SCoRe: microBatch must be at least 1, or nil to choose it from the memory budget (got \(microBatch))")
         }
         guard memoryBudget >= 1 else {
             throw ScoreError.invalidArgument("SCoRe: memoryBudget must be positive (got \(memoryBudget) bytes)")

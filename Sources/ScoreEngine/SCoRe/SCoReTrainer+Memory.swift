@@ -17,14 +17,14 @@ extension SCoReTrainer {
     /// Whether training passes checkpoint activations: when a micro-batch (`options.microBatch`, or a
     /// single episode when it is chosen automatically) would not fit the memory budget otherwise.
     func checkpointsActivations(longestEpisode: Int) -> Bool {
-        let episodes = max(1, options.microBatch)
+        let episodes = options.microBatch ?? 1
         return MemoryEstimate.trainingPass(config: policy.config, sequences: episodes, seqLen: longestEpisode)
             > options.memoryBudget
     }
 
     /// Episodes forwarded at once: `options.microBatch`, or as many as fit the memory budget.
     func microBatchSize(longestEpisode: Int) -> Int {
-        if options.microBatch > 0 { return options.microBatch }
+        if let fixed = options.microBatch { return fixed }
         return MemoryEstimate.sequencesFitting(config: policy.config, seqLen: longestEpisode, budget: options.memoryBudget,
                                                checkpointed: checkpointsActivations(longestEpisode: longestEpisode))
     }

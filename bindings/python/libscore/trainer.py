@@ -91,7 +91,7 @@ class Trainer(Closable):
     "none"), ``kl_estimator`` ("k1" | "k3"), ``baseline`` ("leave_one_out" | "batch_mean" |
     "none"), ``turn2_state_baseline``, ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
     ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``, ``micro_batch`` (episodes
-    forwarded at once; 0 = chosen from ``memory_budget``), ``memory_budget`` (bytes for activations
+    forwarded at once; -1, the default, = chosen from ``memory_budget``), ``memory_budget`` (bytes for activations
     and rollout caches), ``lora_rank`` (> 0 trains LoRA adapters on the frozen policy; the reference
     is then the base with adapters off), ``lora_alpha`` (default 2 x rank), ``lora_targets`` (names
     among "q", "k", "v", "o", "gate", "up", "down", default all).

@@ -375,5 +375,5 @@ def test_lora_options_are_checked():
             libscore.Trainer(policy, lora_rank=2, lora_targets=["attn"])
         with pytest.raises(libscore.InvalidArgumentError, match="rank"):
             libscore.Trainer(policy, lora_rank=100000)
-        with pytest.raises(libscore.InvalidArgumentError, match="micro"):
-            libscore.Trainer(policy, micro_batch=-1)
+        with pytest.raises(libscore.InvalidArgumentError, match="micro_batch"):
+            libscore.Trainer(policy, micro_batch=0)

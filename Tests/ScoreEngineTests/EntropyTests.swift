@@ -9,7 +9,7 @@ struct EntropyTests {
                                  maxSeqLen: 8, tieEmbeddings: false)
         let model = try Transformer(config: config, seed: 2, threads: 2)
         let tokens = [1, 2, 3, 4, 5, 6], targets = [2, 3, 4, 5, 6, -1]
-        _ = try model.forward(tokens: tokens, targets: targets, batch: 2, seqLen: 3)
+        _ = try model.forward(tokens: tokens, targets: targets, batch: 2, seqLen: 3, allLogits: true)
         let mask = [true, false, true, true, true, false]
         let entropies = try model.lastEntropies(mask: mask)
         let logits = model.lastLogits ?? []
@@ -26,6 +26,9 @@ struct EntropyTests {
             (model.parameters.pointer + head.offset).update(repeating: 0, count: head.count)
         }
         _ = try model.forward(tokens: tokens, targets: targets, batch: 2, seqLen: 3)
+        #expect(model.lastLogits == nil, "logits were kept at a position without a target")
+        #expect(throws: ScoreError.self) { try model.lastEntropies(mask: Array(repeating: true, count: 6)) }
+        _ = try model.forward(tokens: tokens, targets: targets, batch: 2, seqLen: 3, allLogits: true)
         let uniform = try model.lastEntropies(mask: Array(repeating: true, count: 6))
         #expect(uniform.allSatisfy { abs($0 - Float(log(17.0))) < 1e-5 })
         try model.backward(dLogProbs: Array(repeating: 0, count: 6))

@@ -52,7 +52,8 @@ struct ParityTests {
     @Test(arguments: fixtures)
     func logitsLossAndGradientsMatchTransformers(name: String) throws {
         let f = try Self.load(name)
-        let logProbs = try f.model.forward(tokens: f.tokens, targets: f.targets, batch: f.batch, seqLen: f.seqLen)
+        let logProbs = try f.model.forward(tokens: f.tokens, targets: f.targets, batch: f.batch, seqLen: f.seqLen,
+                                           allLogits: true)
         let logitsError = Self.relativeError(f.model.lastLogits ?? [], try f.file.floats("logits"))
         #expect(logitsError < 1e-4, "\(name): logits relative error \(logitsError)")
 
@@ -61,12 +62,17 @@ struct ParityTests {
         let reference = try f.file.floats("loss")[0]
         #expect(abs(loss - reference) / reference < 1e-4, "\(name): loss \(loss) vs \(reference)")
 
-        f.model.zeroGradients()
-        try f.model.backward(dLogProbs: f.targets.map { $0 >= 0 ? -1 / Float(trained) : 0 })
-        for tensor in f.model.layout.tensors {
-            let ours = Array(UnsafeBufferPointer(start: f.model.gradients.pointer + tensor.offset, count: tensor.count))
-            let error = Self.relativeError(ours, try f.file.floats("grad." + tensor.name))
-            #expect(error < 1e-4, "\(name): \(tensor.name) gradient relative error \(error)")
+        // Once with logits at every position, once (the training default) only where a target is.
+        for allLogits in [true, false] {
+            _ = try f.model.forward(tokens: f.tokens, targets: f.targets, batch: f.batch, seqLen: f.seqLen,
+                                    allLogits: allLogits)
+            f.model.zeroGradients()
+            try f.model.backward(dLogProbs: f.targets.map { $0 >= 0 ? -1 / Float(trained) : 0 })
+            for tensor in f.model.layout.tensors {
+                let ours = Array(UnsafeBufferPointer(start: f.model.gradients.pointer + tensor.offset, count: tensor.count))
+                let error = Self.relativeError(ours, try f.file.floats("grad." + tensor.name))
+                #expect(error < 1e-4, "\(name): \(tensor.name) gradient relative error \(error) (all logits: \(allLogits))")
+            }
         }
     }
 

@@ -50,11 +50,20 @@ final class TrainingActivations {
     let output, invRMSFinal, normFinal, logits, logPartition: FloatBuffer
     var tokens: [Int32]
     var targets: [Int32]
+    /// The rows whose logits the last forward pass computed (those with a target, or all), in order;
+    /// `logits` and `logPartition` hold one entry per listed row.
+    var logitRows: [Int32] = []
+    /// For each row, its index in `logitRows`, or −1.
+    var logitIndex: [Int32] = []
+    /// Whether `logitRows` is every row (then no gathering is needed).
+    var allLogits: Bool { logitRows.count == rows }
     /// Whether the last forward pass applied adapters (its backward must then go through them).
     var adapted = false
     let loraRank: Int
     // Backward scratch.
     let dResidual, dNorm, dQ, dK, dV, dAttention, dAct, dGate, dUp, loraScratch, normScratch: FloatBuffer
+    /// The final norm's rows of `logitRows`, gathered, and their gradients.
+    let gatheredNorm, gatheredGrad: FloatBuffer
 
     init(config c: ModelConfig, batch: Int, seqLen: Int, loraRank: Int = 0, checkpointed: Bool = false) {
         self.batch = batch
@@ -87,6 +96,8 @@ final class TrainingActivations {
         dUp = FloatBuffer(count: n * c.hiddenDim)
         loraScratch = FloatBuffer(count: n * loraRank)
         normScratch = FloatBuffer(count: c.dim)
+        gatheredNorm = FloatBuffer(count: n * c.dim)
+        gatheredGrad = FloatBuffer(count: n * c.dim)
     }
 
     /// Attention probabilities of a [batch, seqLen] block.

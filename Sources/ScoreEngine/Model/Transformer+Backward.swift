@@ -66,30 +66,42 @@ extension Transformer {
         }
         let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                                    headDim: c.headDim)
-        // dLogits = g · (onehot(target) − softmax), in place over the logits.
-        let logits = a.logits.pointer
+        // dLogits = g · (onehot(target) − softmax), in place over the logits of the rows that have them.
+        let logits = a.logits.pointer, m = a.logitRows.count
         dLogProbs.withUnsafeBufferPointer { g in
-            rowChunks(n, threads) { s, e in
-                for r in s..<e {
-                    let row = logits + r * v
+            rowChunks(m, threads) { s, e in
+                for i in s..<e {
+                    let r = Int(a.logitRows[i])
+                    let row = logits + i * v
                     let scale = g[r]
                     if scale == 0 {
                         row.update(repeating: 0, count: v)
                         continue
                     }
-                    let logZ = a.logPartition.pointer[r]
+                    let logZ = a.logPartition.pointer[i]
                     _ = VectorMath.expShifted(row, row, v, shift: logZ)
                     for j in 0..<v { row[j] *= -scale }
                     row[Int(a.targets[r])] += scale
                 }
             }
         }
-        // Output projection and final norm.
-        Blas.matmul(m: n, n: d, k: v, a: logits, lda: v, b: weight(layout.output), ldb: d,
-                    c: a.dNorm.pointer, ldc: d, threads: threads)
-        if trainBase {
-            Blas.matmulTransA(m: v, n: d, k: n, a: logits, lda: v, b: a.normFinal.pointer, ldb: d,
-                              beta: 1, c: grad(layout.output), ldc: d, threads: threads)
+        // Output projection (over the rows with logits; the others get no gradient) and final norm.
+        if a.allLogits {
+            Blas.matmul(m: n, n: d, k: v, a: logits, lda: v, b: weight(layout.output), ldb: d,
+                        c: a.dNorm.pointer, ldc: d, threads: threads)
+        } else {
+            a.dNorm.zero(count: n * d)
+            if m > 0 {
+                Blas.matmul(m: m, n: d, k: v, a: logits, lda: v, b: weight(layout.output), ldb: d,
+                            c: a.gatheredGrad.pointer, ldc: d, threads: threads)
+            }
+            for (i, r) in a.logitRows.enumerated() {
+                (a.dNorm.pointer + Int(r) * d).update(from: a.gatheredGrad.pointer + i * d, count: d)
+            }
+        }
+        if trainBase && m > 0 {
+            Blas.matmulTransA(m: v, n: d, k: m, a: logits, lda: v, b: a.allLogits ? a.normFinal.pointer : a.gatheredNorm.pointer,
+                              ldb: d, beta: 1, c: grad(layout.output), ldc: d, threads: threads)
         }
         a.dResidual.zero(count: n * d)
         Kernels.rmsNormBackward(rows: n, n: d, x: a.output.pointer, weight: weight(layout.finalNorm),

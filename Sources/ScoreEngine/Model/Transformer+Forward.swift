@@ -5,7 +5,9 @@ import Foundation
 extension Transformer {
     /// Runs the model on `tokens` (row-major [batch, seqLen]) and returns, for each position,
     /// log π(targets[i] | tokens[..i]) — or 0 where `targets[i]` is negative (ignored position).
-    public func forward(tokens: [Int], targets: [Int], batch: Int, seqLen: Int) throws -> [Float] {
+    /// Only positions with a target get logits (the output projection is skipped elsewhere), unless
+    /// `allLogits` is set or no position has a target (a pass run for its logits).
+    public func forward(tokens: [Int], targets: [Int], batch: Int, seqLen: Int, allLogits: Bool = false) throws -> [Float] {
         try validateBlock(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
         let shards = shardCount(batch: batch)
         let parts = trainingActivations(batch: batch, seqLen: seqLen, shards: shards)
@@ -15,6 +17,12 @@ extension Transformer {
             a.targets = targets[row..<(row + a.rows)].map { Int32($0) }
             row += a.rows
         }
+        let everyRow = allLogits || !targets.contains { $0 >= 0 }
+        for a in parts {
+            a.logitRows = (0..<a.rows).filter { everyRow || a.targets[$0] >= 0 }.map { Int32($0) }
+            a.logitIndex = [Int32](repeating: -1, count: a.rows)
+            for (index, r) in a.logitRows.enumerated() { a.logitIndex[Int(r)] = Int32(index) }
+        }
         let inner = shards > 1 ? 1 : threads
         Parallel.forEach(shards, threads: shards) { self.runForward(parts[$0], threads: inner) }
         let v = config.vocabSize
@@ -22,17 +30,19 @@ extension Transformer {
         row = 0
         for a in parts {
             for r in 0..<a.rows where a.targets[r] >= 0 {
-                logProbs[row + r] = a.logits.pointer[r * v + Int(a.targets[r])] - a.logPartition.pointer[r]
+                let i = Int(a.logitIndex[r])
+                logProbs[row + r] = a.logits.pointer[i * v + Int(a.targets[r])] - a.logPartition.pointer[i]
             }
             row += a.rows
         }
         return logProbs
     }
 
-    /// The logits of the last forward pass, [batch·seqLen, vocabSize]; nil before any forward and
-    /// after `backward` (which reuses their storage for the logit gradients).
+    /// The logits of the last forward pass, [batch·seqLen, vocabSize]; nil before any forward, after
+    /// `backward` (which reuses their storage for the logit gradients) and when the pass computed
+    /// logits only at positions with a target.
     public var lastLogits: [Float]? {
-        guard !activations.isEmpty, activations.allSatisfy({ !$0.tokens.isEmpty }) else { return nil }
+        guard !activations.isEmpty, activations.allSatisfy({ !$0.tokens.isEmpty && $0.allLogits }) else { return nil }
         let v = config.vocabSize
         return activations.flatMap { Array(UnsafeBufferPointer(start: $0.logits.pointer, count: $0.rows * v)) }
     }
@@ -109,14 +119,22 @@ extension Transformer {
             Kernels.rmsNormForward(rows: e - s, n: d, x: a.output.pointer + s * d, weight: self.weight(self.layout.finalNorm),
                                    eps: c.normEps, y: a.normFinal.pointer + s * d, invRMS: a.invRMSFinal.pointer + s)
         }
-        let v = c.vocabSize
-        Blas.matmulTransB(m: n, n: v, k: d, a: a.normFinal.pointer, lda: d, b: weight(layout.output), ldb: d,
+        // Logits only for the rows that need them (prompt and instruction rows have no target).
+        let v = c.vocabSize, m = a.logitRows.count
+        guard m > 0 else { return }
+        let normRows = a.allLogits ? a.normFinal.pointer : a.gatheredNorm.pointer
+        if !a.allLogits {
+            for (i, r) in a.logitRows.enumerated() {
+                (a.gatheredNorm.pointer + i * d).update(from: a.normFinal.pointer + Int(r) * d, count: d)
+            }
+        }
+        Blas.matmulTransB(m: m, n: v, k: d, a: normRows, lda: d, b: weight(layout.output), ldb: d,
                           c: a.logits.pointer, ldc: v, threads: threads)
-        rowChunks(n, threads) { s, e in
+        rowChunks(m, threads) { s, e in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
             defer { scratch.deallocate() }
-            for r in s..<e {
-                a.logPartition.pointer[r] = Kernels.logSumExp(a.logits.pointer + r * v, v, scratch: scratch)
+            for i in s..<e {
+                a.logPartition.pointer[i] = Kernels.logSumExp(a.logits.pointer + i * v, v, scratch: scratch)
             }
         }
     }
@@ -217,8 +235,13 @@ extension Transformer {
         var row = 0
         for a in activations {
             for r in 0..<a.rows where mask[row + r] {
+                let i = Int(a.logitIndex[r])
+                guard i >= 0 else {
+                    throw ScoreError.invalidArgument(
+                        "position \(row + r) has no logits (it has no target; pass allLogits to keep them)")
+                }
                 // H = log Z − Σ p·logit, with p = exp(logit − log Z).
-                let logits = a.logits.pointer + r * v, logZ = a.logPartition.pointer[r]
+                let logits = a.logits.pointer + i * v, logZ = a.logPartition.pointer[i]
                 _ = VectorMath.expShifted(logits, probabilities, v, shift: logZ)
                 result[row + r] = logZ - Blas.dot(v, probabilities, logits)
             }

@@ -467,7 +467,8 @@ typedef struct score_trainer_options {
 SCORE_API void score_trainer_options_init(score_trainer_options *options);
 
 /* A trainer over `policy`. The reference policy of the KL terms is a copy of `policy` as it is
-   now. The trainer updates `policy`'s weights in place and keeps the policy alive. Until a
+   now (with lora_rank > 0: the policy with its adapters switched off, no copy). The trainer
+   updates `policy`'s weights (or its adapters) in place and keeps the policy alive. Until a
    verifier is set, the trainer scores with SCORE_VERIFIER_FINAL_ANSWER. `options` may be NULL.
    The plan decides each step's stage; steps past its end start the plan over. */
 SCORE_API score_status score_trainer_create(score_policy *policy, const score_trainer_options *options,
@@ -526,7 +527,8 @@ SCORE_API score_status score_trainer_compute_gradients(score_trainer *trainer, c
                                                        const char *const *references, size_t count,
                                                        score_step_stats *stats);
 
-/* The flat gradient buffer (one float per parameter, in the checkpoint's tensor order): *out_data
+/* The flat gradient buffer (one float per trained value, in the checkpoint's tensor order; with
+   LoRA, per adapter value in the adapter file's order): *out_data
    points into the trainer and may be read and written until the next call on the trainer;
    *out_count receives its length. Its contents are the step's gradients only between
    score_trainer_compute_gradients and score_trainer_apply_gradients. */
@@ -572,11 +574,12 @@ SCORE_API score_status score_trainer_sft_step(score_trainer *trainer, const scor
                                               size_t count, float learning_rate, float *loss);
 
 /* Makes the reference policy a copy of the policy as it is now and clears the optimizer's moments
-   and step count (for RL after supervised warm-up). */
+   and step count (for RL after supervised warm-up). With LoRA the adapters are merged into the
+   frozen weights, which become the reference, and start again from zero updates. */
 SCORE_API score_status score_trainer_reset_reference(score_trainer *trainer);
 
-/* Saves everything a run needs to continue exactly (policy, reference, optimizer moments,
-   sampling state, step, options) to the folder `path`. The folder is resumable only once the save
+/* Saves everything a run needs to continue exactly (policy, reference or LoRA adapters, optimizer
+   moments, sampling state, step, options) to the folder `path`. The folder is resumable only once the save
    has completed: saving over an earlier state and failing midway leaves neither, so save each
    checkpoint to a new folder to keep the previous one. */
 SCORE_API score_status score_trainer_save(const score_trainer *trainer, const char *path);

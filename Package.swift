@@ -42,7 +42,8 @@ let package = Package(
             swiftSettings: fastMath),
         .executableTarget(
             name: "ScoreBench", dependencies: ["ScoreEngine", "CBLAS"],
-            exclude: ["peer_torch.py", "configs.json", "make_model_folder.py"], swiftSettings: fastMath),
+            exclude: ["peer_torch.py", "peer_torch_score.py", "configs.json", "make_model_folder.py"],
+            swiftSettings: fastMath),
         .testTarget(
             name: "ScoreEngineTests", dependencies: ["ScoreEngine"],
             resources: [.copy("Fixtures")]),

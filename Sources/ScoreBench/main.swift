@@ -4,6 +4,7 @@
 //   swift run -c release score-bench [--shape tiny] [--configs FILE] [--python PYTHON] [--runs N]
 //
 // --breakdown also times the pieces of the training step. Without --python (or the SCORE_BENCH_PYTHON variable) the peer columns are left empty.
+// --score-step times one whole SCoRe step against a transformers peer instead (SCoReStepBench.swift).
 import CBLAS
 import Foundation
 import ScoreEngine
@@ -160,6 +161,10 @@ extension String {
 }
 
 do {
+    if SCoReStepBench.isRequested {
+        try SCoReStepBench.main()
+        exit(0)
+    }
     let arguments = try Arguments()
     let shape = try BenchShape.load(arguments.shape, from: arguments.configs)
     let parameters = ParameterLayout(config: shape.modelConfig).count

@@ -6,6 +6,8 @@ struct BenchShape: Decodable {
     let vocabSize, dim, nLayers, nHeads, nKVHeads, hiddenDim, maxSeqLen: Int
     let ropeTheta, normEps: Float
     let tieEmbeddings: Bool
+    /// q/k/v biases (Qwen2); absent means none.
+    let qkvBias: Bool?
     let trainBatch, trainSeqLen: Int
     let decodeBatches: [Int]
     let decodePromptLen, decodeNewTokens: Int
@@ -13,7 +15,7 @@ struct BenchShape: Decodable {
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", dim, nLayers = "n_layers", nHeads = "n_heads", nKVHeads = "n_kv_heads"
         case hiddenDim = "hidden_dim", maxSeqLen = "max_seq_len", ropeTheta = "rope_theta", normEps = "norm_eps"
-        case tieEmbeddings = "tie_embeddings", trainBatch = "train_batch", trainSeqLen = "train_seq_len"
+        case tieEmbeddings = "tie_embeddings", qkvBias = "qkv_bias", trainBatch = "train_batch", trainSeqLen = "train_seq_len"
         case decodeBatches = "decode_batches", decodePromptLen = "decode_prompt_len"
         case decodeNewTokens = "decode_new_tokens"
     }
@@ -21,7 +23,7 @@ struct BenchShape: Decodable {
     var modelConfig: ModelConfig {
         ModelConfig(vocabSize: vocabSize, dim: dim, nLayers: nLayers, nHeads: nHeads, nKVHeads: nKVHeads,
                     hiddenDim: hiddenDim, maxSeqLen: maxSeqLen, ropeTheta: ropeTheta, normEps: normEps,
-                    tieEmbeddings: tieEmbeddings)
+                    tieEmbeddings: tieEmbeddings, qkvBias: qkvBias ?? false)
     }
 
     /// Reads `name` from a configs.json file.

@@ -116,15 +116,15 @@ public func scorePolicyCreate(_ config: UnsafePointer<score_model_config>?, _ se
     }
 }
 
-/// Refuses a model whose `copies` full f32 buffers (weights and gradients: 2; a trainer adds two
-/// moments and the reference's weights and gradients) would not fit in this machine's memory.
-func checkMemory(_ config: ModelConfig, copies: Int = 2) throws {
+/// Refuses a model whose weights and gradients (two f32 buffers) would not fit in this machine's
+/// memory (a trainer's own state is checked by the engine's trainer).
+func checkMemory(_ config: ModelConfig) throws {
     guard let count = config.parameterCount else { throw APIFailure.invalid("the model's parameter count overflows") }
-    let bytes = Double(count) * 4 * Double(copies)
-    let physical = Double(ProcessInfo.processInfo.physicalMemory)
-    guard bytes <= physical else {
-        throw APIFailure.invalid("a model of \(count) parameters needs \(Int(bytes / 1e9)) GB for \(copies) "
-                                 + "f32 copies; this machine has \(Int(physical / 1e9)) GB")
+    let bytes = count.multipliedReportingOverflow(by: 8)
+    let available = MemoryEstimate.availableBytes
+    guard !bytes.overflow, bytes.partialValue <= available else {
+        throw APIFailure.invalid("a model of \(count) parameters needs \(MemoryEstimate.describe(count &* 8)) for its "
+                                 + "weights and gradients; this machine has \(MemoryEstimate.describe(available))")
     }
 }
 

@@ -50,7 +50,6 @@ public func scoreTrainerCreate(_ policy: OpaquePointer?, _ options: UnsafePointe
         let policy = try Policy.handles.object(policy)
         let out = try Arguments.required(out, "out")
         let settings = try scoreOptions(options)
-        try checkMemory(policy.model.config, copies: settings.lora == nil ? 5 : 1)
         let slot = VerifierSlot()
         let engine = try SCoReTrainer(policy: policy.model, format: policy.format, verifier: slot, options: settings)
         out.pointee = Trainer.handles.register(Trainer(policy: policy, engine: engine, verifier: slot))

@@ -3,7 +3,7 @@
 extension SCoReTrainer {
     /// Longest episode a step on prompts of `longestPrompt` tokens can produce.
     func longestEpisode(longestPrompt: Int) -> Int {
-        longestPrompt + 2 * options.maxNewTokens + format.instructionTokens(after: []).count + 1
+        format.longestEpisode(promptLength: longestPrompt, maxNewTokens: options.maxNewTokens)
     }
 
     /// Prompts sampled at once: as many as keep their rollout within the memory budget (at least 1).

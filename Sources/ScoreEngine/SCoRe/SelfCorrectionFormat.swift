@@ -72,6 +72,12 @@ public struct SelfCorrectionFormat: Sendable {
         (attempt1.last == endOfTurn ? [] : [endOfTurn]) + instructionTurn
     }
 
+    /// Most tokens of an episode on a prompt of `promptLength` tokens with attempts of up to
+    /// `maxNewTokens`: prompt, both attempts and the longest instruction turn.
+    public func longestEpisode(promptLength: Int, maxNewTokens: Int) -> Int {
+        promptLength + 2 * maxNewTokens + instructionTokens(after: []).count
+    }
+
     /// Sampling that ends an attempt at the template's stop tokens (end-of-turn first).
     public func attemptSampling(temperature: Float, maxNewTokens: Int, seed: UInt64 = 0) -> SamplingOptions {
         SamplingOptions(temperature: temperature, maxNewTokens: maxNewTokens, stopTokenIds: template.stopTokenIds,

@@ -49,7 +49,7 @@ extension Transformer {
     public func evaluationBatchLimit(problems: [SelfCorrectionProblem], format: SelfCorrectionFormat,
                                      maxNewTokens: Int, memoryBudget: Int) -> Int {
         let longestPrompt = problems.map { format.promptTokens($0.prompt).count }.max() ?? 1
-        let capacity = longestPrompt + 2 * maxNewTokens + format.instructionTokens(after: []).count + 1
+        let capacity = format.longestEpisode(promptLength: longestPrompt, maxNewTokens: maxNewTokens)
         let perProblem = MemoryEstimate.rollout(config: config, slots: 1, capacity: capacity, prefillRows: longestPrompt)
         return max(1, memoryBudget / max(1, perProblem))
     }

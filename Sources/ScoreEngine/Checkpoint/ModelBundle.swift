@@ -12,9 +12,12 @@ public struct ModelBundle: Sendable {
     public let template: ChatTemplate
     /// The folder's `generation_config.json`, if any.
     public let generationDefaults: GenerationDefaults?
-    /// The folder the bundle was read from (its tokenizer files are copied on save); nil for a
-    /// bundle made in memory.
+    /// The folder or GGUF file the bundle was read from (a folder's tokenizer files are copied on
+    /// save); nil for a bundle made in memory.
     public let source: URL?
+    /// Tokenizer files written on save beside the weights, by name: those made from a GGUF file's
+    /// metadata (empty for a bundle read from a folder).
+    public let tokenizerFiles: [String: Data]
 
     /// The tokenizer.
     public var tokenizer: any Tokenizer { template.tokenizer }
@@ -25,7 +28,8 @@ public struct ModelBundle: Sendable {
 
     /// A bundle from parts; `template` nil means the tokenizer's turn markers.
     public init(model: Transformer, tokenizer: any Tokenizer = ByteTokenizer(), template: ChatTemplate? = nil,
-                generationDefaults: GenerationDefaults? = nil, source: URL? = nil) throws {
+                generationDefaults: GenerationDefaults? = nil, source: URL? = nil,
+                tokenizerFiles: [String: Data] = [:]) throws {
         guard model.config.vocabSize >= tokenizer.vocabularySize else {
             throw ScoreError.invalidArgument("the model's vocabulary (\(model.config.vocabSize)) is smaller than the "
                                              + "tokenizer's \(tokenizer.vocabularySize) ids")
@@ -34,14 +38,17 @@ public struct ModelBundle: Sendable {
         self.template = try template ?? ChatTemplate.turnMarkers(tokenizer: tokenizer)
         self.generationDefaults = generationDefaults
         self.source = source
+        self.tokenizerFiles = tokenizerFiles
     }
 
-    /// Reads `directory`. `template` replaces the folder's chat template (a host-supplied
+    /// Reads a model folder, or a GGUF file when `directory` is a file whose name ends in `.gguf`
+    /// (see `load(gguf:threads:template:date:)`). `template` replaces the folder's chat template (a host-supplied
     /// layout for a template the engine does not recognise; it must be built on this folder's
     /// tokenizer, see `tokenizer(in:)`); `date` is the Llama-3 "Today Date" (default: what the
     /// template says). The folder's generation EOS ids also stop answers.
     public static func load(from directory: URL, threads: Int = 1, template: ChatTemplate? = nil,
                             date: String? = nil) throws -> ModelBundle {
+        if isGGUF(directory) { return try load(gguf: directory, threads: threads, template: template, date: date) }
         // The cheap checks (tokenizer, template) run before the weights are read.
         let tokenizer = try Self.tokenizer(in: directory)
         var layout: ChatTemplate
@@ -71,10 +78,11 @@ public struct ModelBundle: Sendable {
                                generationDefaults: pretrained.generationDefaults, source: directory)
     }
 
-    /// The folder's tokenizer: `tokenizer.json` when present, else the byte tokenizer. A folder
+    /// The tokenizer of a GGUF file's metadata, or the folder's: `tokenizer.json` when present, else the byte tokenizer. A folder
     /// whose tokenizer comes only in another form (SentencePiece `tokenizer.model`, or
     /// `vocab.json` with `merges.txt`) is refused rather than read with the wrong tokenizer.
     public static func tokenizer(in directory: URL) throws -> any Tokenizer {
+        if isGGUF(directory) { return try tokenizer(inGGUF: directory) }
         let url = directory.appendingPathComponent("tokenizer.json")
         if FileManager.default.fileExists(atPath: url.path) { return try BPETokenizer(contentsOf: url) }
         for other in ["tokenizer.model", "vocab.json", "merges.txt"]
@@ -93,9 +101,13 @@ public struct ModelBundle: Sendable {
         return try SelfCorrectionFormat(template: template, instruction: text)
     }
 
-    /// Saves the weights and config to `directory` and copies the source folder's tokenizer and
-    /// generation files, so `transformers` (and `load`) read the folder back.
+    /// Saves the weights and config to `directory` with the tokenizer and generation files (copied
+    /// from the source folder, or made from the GGUF file's metadata), so `transformers` (and
+    /// `load`) read the folder back.
     public func save(to directory: URL) throws {
-        try model.save(to: directory, copyingTokenizerFrom: source)
+        try model.save(to: directory, copyingTokenizerFrom: tokenizerFiles.isEmpty ? source : nil)
+        for (name, data) in tokenizerFiles.sorted(by: { $0.key < $1.key }) {
+            try AtomicFileWriter.write(data, to: directory.appendingPathComponent(name))
+        }
     }
 }

@@ -4,7 +4,8 @@
 /// The two shapes tokenizer.json files use are supported:
 /// - `{"type": "ByteLevel", "add_prefix_space": …, "use_regex": …}` (GPT-2, SmolLM);
 /// - `{"type": "Sequence", "pretokenizers": [Split(pattern, "Isolated", invert false), …,
-///   ByteLevel(use_regex false)]}` (Llama-3, Qwen2).
+///   ByteLevel(use_regex false)]}` (Llama-3, Qwen2), where a step may also be
+///   `Digits(individual_digits true)` (SmolLM, StarCoder: then ByteLevel keeps `use_regex`).
 ///
 /// `trim_offsets` only affects offsets, which this engine does not report, so any value is accepted.
 struct PreTokenizer: Sendable, Equatable {
@@ -67,14 +68,23 @@ struct PreTokenizer: Sendable, Equatable {
                 try members.bool("use_regex", at: field, default: true))
     }
 
-    /// Reads a `Split` step; only known regex patterns, `Isolated`, not inverted.
+    /// Reads a `Split` step (only known regex patterns, `Isolated`, not inverted) or a `Digits`
+    /// step with `individual_digits`.
     private static func split(_ json: JSONValue, at field: String) throws -> SplitPattern {
+        if case .object(let step) = json, case .string("Digits")? = step["type"] {
+            let members = try json.object(at: field, allowing: ["type", "individual_digits"])
+            guard try members.bool("individual_digits", at: field, default: false) else {
+                throw TokenizerFileError(field: fieldPath(field, "individual_digits"),
+                                         reason: "false is not supported (only each digit alone)")
+            }
+            return .digits
+        }
         let members = try json.object(at: field, allowing: ["type", "pattern", "behavior", "invert"])
         let type = try members.string("type", at: field, required: true)
         guard type == "Split" else {
             throw TokenizerFileError(
                 field: fieldPath(field, "type"),
-                reason: "\"\(type ?? "")\" is not supported before ByteLevel (only Split)")
+                reason: "\"\(type ?? "")\" is not supported before ByteLevel (only Split and Digits)")
         }
         let behavior = try members.string("behavior", at: field, required: true)
         guard behavior == "Isolated" else {

@@ -11,6 +11,9 @@ enum SplitPattern: Sendable, Equatable {
     case llama3
     /// Qwen2's pattern: Llama-3's with single digits.
     case qwen2
+    /// The `Digits` pre-tokenizer with `individual_digits` (SmolLM, StarCoder): each numeric
+    /// character (`\p{N}`) alone.
+    case digits
 
     /// The regex sources, exactly as tokenizer.json files write them.
     static let sources: [(SplitPattern, String)] = [
@@ -49,6 +52,7 @@ enum SplitPattern: Sendable, Equatable {
         case .gpt2: return gpt2MatchEnd(text, start)
         case .llama3: return llamaMatchEnd(text, start, maxDigits: 3)
         case .qwen2: return llamaMatchEnd(text, start, maxDigits: 1)
+        case .digits: return text.classes[start] & ScalarText.number != 0 ? start + 1 : nil
         }
     }
 

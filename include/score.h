@@ -212,7 +212,11 @@ SCORE_API score_status score_policy_create(const score_model_config *config, uin
    form the library does not read: SCORE_ERR_INVALID_FILE). A missing, truncated or corrupt folder fails with SCORE_ERR_INVALID_FILE
    or SCORE_ERR_IO; a configuration the engine cannot compute (another architecture, a rope
    scaling other than llama3, a sliding window in effect) with SCORE_ERR_INVALID_FILE naming the
-   field. */
+   field. A path ending in ".gguf" that names a file is read as a GGUF file (llama.cpp's format,
+   versions 2 and 3): architecture llama or qwen2; tensors F32, F16, BF16, Q8_0, Q4_0, Q4_1,
+   Q5_0, Q5_1, Q4_K, Q5_K or Q6_K, dequantized to f32; the embedded gpt2-style BPE tokenizer
+   (tokenizer.ggml.*) and chat template (tokenizer.chat_template). score_policy_save then writes
+   an ordinary Hugging Face folder. */
 SCORE_API score_status score_policy_load(const char *path, const score_policy_options *options,
                                          score_policy **out);
 

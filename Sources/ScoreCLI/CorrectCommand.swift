@@ -8,7 +8,7 @@ struct CorrectCommand: ParsableCommand {
         commandName: "correct",
         abstract: "Answer a problem twice with a model folder (libscore's or Hugging Face's): attempt 1, then attempt 2.")
 
-    @Option(help: "Model folder (config.json, weights; tokenizer.json and tokenizer_config.json for a Hugging Face model).")
+    @Option(help: "Model folder (config.json, weights; tokenizer.json and tokenizer_config.json for a Hugging Face model) or GGUF file.")
     var model: String
     @Option(help: "Self-correction instruction (default: the library's for this tokenizer).") var instruction: String?
     @Option(help: "Sampling temperature of both attempts (0 = greedy).") var temperature: Float = 0

@@ -7,7 +7,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Continue a raw text prompt (no chat template) with a model folder.")
 
-    @Option(help: "Model folder (libscore's, or Hugging Face's with tokenizer.json).") var model: String
+    @Option(help: "Model folder (libscore's, or Hugging Face's with tokenizer.json) or GGUF file.") var model: String
     @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
     @Option(help: "Maximum new tokens.") var maxNewTokens = 32
     @Option(help: "Random seed.") var seed: UInt64 = 0

@@ -4,7 +4,7 @@ import ScoreEngine
 
 /// Options shared by the commands that read a model folder and score attempts.
 struct ModelFolderOptions: ParsableArguments {
-    @Option(help: "Model folder (libscore's, or Hugging Face's with tokenizer.json and tokenizer_config.json).")
+    @Option(help: "Model folder (libscore's, or Hugging Face's with tokenizer.json and tokenizer_config.json) or GGUF file.")
     var model: String
     @Option(help: "Verifier: final-answer, exact-match or arithmetic (default: arithmetic for the built-in task, else final-answer).")
     var verifier: String?

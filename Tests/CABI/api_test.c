@@ -2104,6 +2104,50 @@ static void test_model_folders_and_chat_templates(void) {
     EXPECT_MSG(score_policy_load(folder, &options, &policy), SCORE_ERR_INVALID_ARGUMENT, "struct");
 }
 
+/* A GGUF file loads (weights, embedded tokenizer and chat template) and saves as a
+   Hugging Face folder that loads back to the same logits; a truncated one is refused. */
+static void test_gguf(void) {
+    const char *file = "Tests/ScoreEngineTests/Fixtures/gguf/llama.gguf";
+    score_policy *policy = NULL;
+    if (!EXPECT(score_policy_load(file, NULL, &policy), SCORE_OK)) return;
+    score_policy_info info = {.struct_size = sizeof info};
+    if (EXPECT(score_policy_get_info(policy, &info), SCORE_OK))
+        CHECK(info.vocab_size == 420, "llama.gguf: vocab %d", info.vocab_size);
+    int32_t tokens[16];
+    size_t count = 0;
+    EXPECT(score_tokenize(policy, "What is 17*23?", tokens, 16, &count), SCORE_OK);
+    CHECK(count > 0 && count <= 16, "llama.gguf tokenizes (%zu tokens)", count);
+    char folder[1200];
+    snprintf(folder, sizeof folder, "%s/from-gguf", scratch);
+    score_policy *reloaded = NULL;
+    static float before[16 * 420], after[16 * 420];
+    size_t n_before = 0, n_after = 0;
+    if (EXPECT(score_policy_save(policy, folder), SCORE_OK) && EXPECT(score_policy_load(folder, NULL, &reloaded), SCORE_OK)) {
+        EXPECT(score_policy_logits(policy, tokens, count, before, 16 * 420, &n_before), SCORE_OK);
+        EXPECT(score_policy_logits(reloaded, tokens, count, after, 16 * 420, &n_after), SCORE_OK);
+        CHECK(n_before == n_after && n_before > 0 && memcmp(before, after, n_before * sizeof(float)) == 0,
+              "the saved folder gives the GGUF file's logits");
+    }
+    score_policy_free(reloaded);
+    score_policy_free(policy);
+
+    char truncated[1200];
+    snprintf(truncated, sizeof truncated, "%s/truncated.gguf", scratch);
+    FILE *in = fopen(file, "rb"), *out = fopen(truncated, "wb");
+    bool copied = in && out;
+    CHECK(copied, "copy llama.gguf");
+    if (copied) {
+        char buffer[4096];
+        size_t got = fread(buffer, 1, sizeof buffer, in);
+        fwrite(buffer, 1, got, out);
+    }
+    if (in) fclose(in);
+    if (out) fclose(out);
+    policy = NULL;
+    EXPECT_MSG(score_policy_load(truncated, NULL, &policy), SCORE_ERR_INVALID_FILE, "truncated");
+    CHECK(policy == NULL, "*out stays NULL after a truncated GGUF file");
+}
+
 /* LoRA: a trainer with lora_rank trains adapters only (the base stays bitwise), they save as a
    PEFT folder that another policy of the same shape loads to the same logits, merging keeps the
    logits (to float rounding) and is refused while a trainer holds the policy; bad options and
@@ -2232,6 +2276,7 @@ int main(void) {
     RUN(test_self_correct(policy));
     RUN(test_policy_files(policy));
     RUN(test_model_folders_and_chat_templates());
+    RUN(test_gguf());
     RUN(test_trainer_create());
     RUN(test_trainer_step());
     RUN(test_callback_failures());

@@ -106,7 +106,9 @@ class Policy(Closable):
     @classmethod
     def load(cls, path, *, threads=None, instruction=None, chat_template=None, template_date=None):
         """Loads a model folder: one :meth:`save` wrote, or a Hugging Face folder (Llama, Qwen2,
-        Mistral; tokenizer.json and tokenizer_config.json give the tokenizer and chat template).
+        Mistral; tokenizer.json and tokenizer_config.json give the tokenizer and chat template);
+        or a GGUF file (a path ending in ``.gguf``: llama or qwen2, quantized types dequantized,
+        its embedded tokenizer and chat template; :meth:`save` then writes a Hugging Face folder).
 
         ``chat_template`` replaces a template the library does not recognise: a mapping with
         ``conversation_start``, ``user_prefix``, ``user_suffix``, ``assistant_prefix``,

@@ -197,6 +197,25 @@ def test_hugging_face_folder_and_host_chat_template():
         libscore.Policy.load(HF_FOLDER, chat_template="chatml")
 
 
+GGUF_FILE = HF_FOLDER.parents[1] / "gguf" / "llama.gguf"
+
+
+@pytest.mark.skipif(not GGUF_FILE.is_file(), reason="the repository's GGUF fixture is not here")
+def test_gguf_file_loads_and_saves_as_a_folder(tmp_path):
+    with libscore.Policy.load(GGUF_FILE) as policy:
+        assert policy.info.vocab_size == 420
+        ids = policy.tokenize("What is 17*23?")
+        logits = policy.logits(ids)
+        policy.save(tmp_path / "folder")
+    with libscore.Policy.load(tmp_path / "folder") as reloaded:
+        assert reloaded.tokenize("What is 17*23?") == ids
+        assert list(reloaded.logits(ids)) == list(logits)
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(GGUF_FILE.read_bytes()[:5000])
+    with pytest.raises(libscore.ScoreError, match="truncated"):
+        libscore.Policy.load(truncated)
+
+
 def test_threads_sharing_a_policy_are_serialized():
     import threading
     with make_policy() as policy:

@@ -29,9 +29,49 @@ struct DemoSettings {
     var plotEvery = 20
     var plotProblems = 200
     var maxNewTokens = 8
+    /// Whether the table has the "SCoRe w/o shaping" ablation row.
+    var ablateShaping = true
+    /// Whether rows are also evaluated with attempt 1 sampled at temperature 1.
+    var mixedProtocol = true
+    /// Batch and learning rate of the Pair-SFT and STaR fine-tuning.
+    var sftBatch = 64
+    var sftLearningRate: Float = 5e-4
+    /// RL options every RL row starts from (sizes, learning rate, LoRA); `rlOptions` sets the rest.
+    var rl = SCoReOptions()
     /// Stage II credits turn 2 without the attempt-1-only part of the progress shaping (the same
     /// expected gradient, less noise; see `ObjectiveOptions.turn2StateBaseline`).
     var turn2StateBaseline = true
+
+    /// Pretrained models: the self-correction instruction (nil: the paper's) and the steps of
+    /// supervised fine-tuning on the answer format before the base is evaluated (0: none).
+    var pretrainedInstruction: String?
+    var formatSFTSteps = 0
+
+    /// A pretrained model (135M parameters and up) on a CPU: few, small RL steps, short
+    /// fine-tuning, greedy evaluation only; every row within the hour on 2 cores for SmolLM2-135M.
+    static func pretrained() -> DemoSettings {
+        var settings = DemoSettings()
+        settings.pretrainedInstruction = nil
+        settings.evalCount = 300
+        settings.maxNewTokens = 16
+        settings.mixedProtocol = false
+        settings.ablateShaping = false
+        settings.stageISteps = 15
+        settings.stageIISteps = 15
+        settings.dataProblems = 256
+        settings.pairSFTSteps = 20
+        settings.starRounds = 1
+        settings.starStepsPerRound = 20
+        settings.sftBatch = 16
+        settings.sftLearningRate = 1e-5
+        settings.plotEvery = 5
+        settings.plotProblems = 100
+        settings.rl.promptsPerStep = 8
+        settings.rl.samplesPerPrompt = 4
+        settings.rl.learningRate = 1e-5
+        settings.rl.adamW = AdamWOptions(learningRate: 1e-5)
+        return settings
+    }
 
     static func quick() -> DemoSettings {
         var settings = DemoSettings()
@@ -42,7 +82,7 @@ struct DemoSettings {
 
     /// RL options shared by every RL row; the row sets the plan and shaping.
     func rlOptions(seed: UInt64) -> SCoReOptions {
-        var options = SCoReOptions()
+        var options = rl
         options.maxNewTokens = maxNewTokens
         options.seed = seed
         options.objective.turn2StateBaseline = turn2StateBaseline

@@ -1,57 +1,43 @@
 import Foundation
 import ScoreEngine
 
-/// The embedded demo: builds a tiny model, trains the two-attempt base on the arithmetic task,
-/// then trains and evaluates every row of the paper-style table from that base.
+/// The demo runner: builds the base a workload describes, then trains and evaluates every row of
+/// the paper-style table from that base.
 final class SelfCorrectionDemo {
     let settings: DemoSettings
     let seed: UInt64
     let threads: Int
     let quick: Bool
     let output: URL
-    let task: ArithmeticTask
-    let format: SelfCorrectionFormat
-    let verifier = ArithmeticVerifier()
-    /// Training problems of the base and every method (answers fixed-width: 46 → "046").
-    let trainProblems: [ArithmeticProblem]
-    /// Training-split problems that decide when the base stops; no method trains on them.
-    let validation: [SelfCorrectionProblem]
-    let train: [SelfCorrectionProblem]
-    /// A fixed random sample of the held-out split, the same for every seed.
-    let heldOut: [SelfCorrectionProblem]
+    let workload: DemoWorkload
+    var format: SelfCorrectionFormat { workload.format }
+    var verifier: any Verifier { workload.verifier }
+    /// Training problems of every method.
+    var train: [SelfCorrectionProblem] { workload.train }
+    /// Held-out problems every row is evaluated on.
+    var heldOut: [SelfCorrectionProblem] { workload.heldOut }
     let log: MetricsLog
     private var phase = 0
     private let phases: Int
     private let start = Date()
 
-    init(settings: DemoSettings, seed: UInt64, threads: Int, quick: Bool, output: URL) throws {
+    init(workload: DemoWorkload, settings: DemoSettings, seed: UInt64, threads: Int, quick: Bool, output: URL) throws {
+        self.workload = workload
         self.settings = settings
         self.seed = seed
         self.threads = threads
         self.quick = quick
         self.output = output
-        task = try ArithmeticTask()
-        format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: settings.instruction)
-        let task = self.task
-        func problem(_ p: ArithmeticProblem) -> SelfCorrectionProblem {
-            SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
-        }
-        var splitRNG = RandomGenerator(seed: 0xBA5E)
-        let shuffled = task.problems(.train).shuffled(using: &splitRNG)
-        validation = shuffled.prefix(settings.validationCount).map(problem)
-        trainProblems = Array(shuffled.dropFirst(settings.validationCount)).sorted { ($0.a, $0.b) < ($1.a, $1.b) }
-        train = trainProblems.map(problem)
-        var heldRNG = RandomGenerator(seed: 0x7E57)
-        heldOut = Array(task.problems(.test).shuffled(using: &heldRNG).prefix(settings.evalCount)).map(problem)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
-        phases = 3 + (quick ? 1 : 7 + settings.starRounds)
+        let rows = 5 + (settings.ablateShaping ? 1 : 0) + settings.starRounds
+        phases = workload.basePhases + 1 + (quick ? 1 : rows)
     }
 
     /// Runs every phase and returns the table rows.
     func run() throws -> [DemoRow] {
-        let base = try buildBase()
-        try base.save(to: output.appendingPathComponent("base-model"))
+        let base = try workload.makeBase(self)
+        try workload.save(base, output.appendingPathComponent("base-model"))
         var rows = [try row("base") { base.copy() }]
         if !quick {
             rows.append(try selfRefineRow(base))
@@ -62,8 +48,10 @@ final class SelfCorrectionDemo {
             rows.append(try row("SCoRe w/o Stage I") { try reinforce(base, name: "SCoRe w/o Stage I",
                 plan: .score(stageI: 0, stageII: settings.stageISteps + settings.stageIISteps, rounds: 1),
                 shaping: .progress) })
-            rows.append(try row("SCoRe w/o shaping") { try reinforce(base, name: "SCoRe w/o shaping",
-                plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .none) })
+            if settings.ablateShaping {
+                rows.append(try row("SCoRe w/o shaping") { try reinforce(base, name: "SCoRe w/o shaping",
+                    plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .none) })
+            }
         }
         rows.append(try row("SCoRe") { try reinforce(base, name: "SCoRe",
             plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .progress,
@@ -74,36 +62,9 @@ final class SelfCorrectionDemo {
 
     // MARK: Phases
 
-    /// Single-turn addition in the chat format until validation Acc@t1 reaches `pretrainTarget`,
-    /// then two-attempt exchanges whose first attempt is wrong half the time and whose second is
-    /// right 80% of the time, independently, until validation Acc@t1 reaches `baseTarget` and
-    /// Acc@t2 reaches `baseTargetT2`: an early-stopped, imperfect base whose second attempt edits.
-    func buildBase() throws -> Transformer {
-        let model = try Transformer(config: .tiny, seed: seed, threads: threads)
-        let plain = zip(trainProblems, train).map {
-            SFTExample(prompt: format.promptTokens($0.0.prompt), completion: format.attemptTokens($0.1.reference))
-        }
-        try supervised(model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
-                       label: "base: addition") { step in
-            step >= 200 && step % 10 == 0 ? try self.validation(model).accuracyT1 >= self.settings.pretrainTarget : false
-        }
-        var rng = RandomGenerator(seed: seed &+ 17)
-        let exchanges = trainProblems.map {
-            task.selfCorrectionExample($0, format: format, firstCorrect: 0.5, secondCorrect: 0.8, maxOffset: 10,
-                                       fixedWidth: true, using: &rng)
-        }
-        try supervised(model, examples: exchanges, steps: settings.baseSteps, batch: settings.baseBatch,
-                       learningRate: 2e-3, schedule: .cosine, label: "base: two attempts") { step in
-            guard step >= self.settings.baseMinSteps, step % 5 == 0 else { return false }
-            let check = try self.validation(model)
-            return check.accuracyT1 >= self.settings.baseTarget && check.accuracyT2 >= self.settings.baseTargetT2
-        }
-        return model
-    }
-
-    /// Greedy two-attempt metrics on the validation problems.
+    /// Greedy two-attempt metrics on the workload's validation problems.
     func validation(_ model: Transformer) throws -> SelfCorrectionMetrics {
-        try model.evaluateSelfCorrection(problems: validation, format: format, verifier: verifier,
+        try model.evaluateSelfCorrection(problems: workload.validation, format: format, verifier: verifier,
                                          maxNewTokens: settings.maxNewTokens).metrics
     }
 
@@ -125,8 +86,8 @@ final class SelfCorrectionDemo {
         let examples = try SelfCorrectionSFTData.pairs(
             model: base, problems: sample(settings.dataProblems, using: &rng), format: format, verifier: verifier,
             samples: 2, temperature: 1, maxNewTokens: settings.maxNewTokens, generator: &rng)
-        try supervised(model, examples: examples, steps: settings.pairSFTSteps, batch: 64, learningRate: 5e-4,
-                       label: "Pair-SFT (\(examples.count) pairs)")
+        try supervised(model, examples: examples, steps: settings.pairSFTSteps, batch: settings.sftBatch,
+                       learningRate: settings.sftLearningRate, label: "Pair-SFT (\(examples.count) pairs)")
         return model
     }
 
@@ -137,8 +98,8 @@ final class SelfCorrectionDemo {
             let examples = try SelfCorrectionSFTData.successfulCorrections(
                 model: model, problems: sample(settings.dataProblems, using: &rng), format: format, verifier: verifier,
                 samples: 2, temperature: 1, maxNewTokens: settings.maxNewTokens, generator: &rng)
-            try supervised(model, examples: examples, steps: settings.starStepsPerRound, batch: 64,
-                           learningRate: 5e-4, label: "STaR round \(round) (\(examples.count) kept)")
+            try supervised(model, examples: examples, steps: settings.starStepsPerRound, batch: settings.sftBatch,
+                           learningRate: settings.sftLearningRate, label: "STaR round \(round) (\(examples.count) kept)")
         }
         return model
     }
@@ -170,7 +131,7 @@ final class SelfCorrectionDemo {
         }
         if plot {
             try writePlot(curve, name: name)
-            try model.save(to: output.appendingPathComponent("score-model"))
+            try workload.save(model, output.appendingPathComponent("score-model"))
         }
         return model
     }
@@ -181,12 +142,15 @@ final class SelfCorrectionDemo {
         if name == "base" { beginPhase("evaluate base") }
         let began = Date()
         let model = try build()
+        let evaluation = ProgressDisplay("  eval", total: heldOut.count)
         let result = try model.evaluateSelfCorrection(problems: heldOut, format: format, verifier: verifier,
-                                                      maxNewTokens: settings.maxNewTokens)
-        let mixed = try model.evaluateSelfCorrection(problems: heldOut, format: format, verifier: verifier,
-                                                     protocol: .mixed, maxNewTokens: settings.maxNewTokens,
-                                                     seed: seed &+ 7)
-        let row = DemoRow(name: name, metrics: result.metrics, mixed: mixed.metrics,
+                                                      maxNewTokens: settings.maxNewTokens,
+                                                      progress: { done, _ in evaluation.update(done) })
+        let mixed = settings.mixedProtocol
+            ? try model.evaluateSelfCorrection(problems: heldOut, format: format, verifier: verifier, protocol: .mixed,
+                                               maxNewTokens: settings.maxNewTokens, seed: seed &+ 7).metrics
+            : nil
+        let row = DemoRow(name: name, metrics: result.metrics, mixed: mixed,
                           seconds: Date().timeIntervalSince(began))
         FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
         return row

@@ -193,6 +193,27 @@ struct GGUFTests {
         #expect(q2Reason?.contains("Q2_K, which is not supported") == true, "\(q2Reason ?? "accepted")")
     }
 
+    @Test func everyValueTypeNestedArraysAndACustomAlignmentAreRead() throws {
+        let file = try GGUFFile(contentsOf: Self.fixture("metadata.gguf"))
+        let expected: [String: GGUFValue] = [
+            "test.u8": .uint8(200), "test.i8": .int8(-100), "test.u16": .uint16(60000), "test.i16": .int16(-30000),
+            "test.u32": .uint32(4_000_000_000), "test.i32": .int32(-2_000_000_000), "test.f32": .float32(1.5),
+            "test.bool": .bool(true), "test.string": .string("héllo ✓"), "test.u64": .uint64(1 << 63 + 5),
+            "test.i64": .int64(-(1 << 62)), "test.f64": .float64(0.1),
+            "test.i16s": .array([.int16(1), .int16(-2), .int16(3)]),
+            "test.nested": .array([.array([.int32(1), .int32(2)]), .array([.int32(3)])]),
+            "test.strings": .array([.string("a"), .string("bc")]),
+            "general.alignment": .uint32(64),
+        ]
+        for (key, value) in expected { #expect(file[key] == value, "\(key): \(String(describing: file[key]))") }
+        #expect(file["test.u64"]?.intValue == nil, "a UINT64 beyond Int.max is not an Int")
+        let values = try Self.expected()
+        for name in ["a", "b"] {
+            #expect(try file.floats(name) == values.floats("metadata." + name), "tensor \(name) after 64-byte alignment")
+        }
+        #expect(file.tensor("a")?.shape == [3, 5] && file.tensor("b")?.dimensions == [7])
+    }
+
     @Test func metadataOfEveryValueTypeIsRead() throws {
         let file = try GGUFFile(contentsOf: Self.fixture("llama.gguf"))
         #expect(file["general.architecture"] == .string("llama"))

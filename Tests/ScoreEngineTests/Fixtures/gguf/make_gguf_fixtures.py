@@ -5,6 +5,8 @@ given version of those packages.
 
 What it writes:
 
+    metadata.gguf           one metadata value of each of the 13 value types, a nested array,
+                            general.alignment 64 and two small F32 tensors
     dequant.gguf            one tensor per supported type, named after it ("Q4_K", ...), 2 x 512
                             values; F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 quantized from random
                             floats with gguf's own quantize, Q4_K/Q5_K/Q6_K random blocks (gguf
@@ -99,6 +101,27 @@ def finish(writer):
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+# ---------------------------------------------------------------- metadata
+
+def write_metadata(expected):
+    V = gguf.GGUFValueType
+    writer = gguf.GGUFWriter(os.path.join(HERE, "metadata.gguf"), "llama")
+    writer.add_custom_alignment(64)
+    for key, value, vtype in [("u8", 200, V.UINT8), ("i8", -100, V.INT8), ("u16", 60000, V.UINT16),
+                              ("i16", -30000, V.INT16), ("u32", 4000000000, V.UINT32), ("i32", -2000000000, V.INT32),
+                              ("f32", 1.5, V.FLOAT32), ("bool", True, V.BOOL), ("string", "héllo ✓", V.STRING),
+                              ("u64", 2**63 + 5, V.UINT64), ("i64", -(2**62), V.INT64), ("f64", 0.1, V.FLOAT64)]:
+        writer.add_key_value("test." + key, value, vtype)
+    writer.add_key_value("test.i16s", [1, -2, 3], V.ARRAY, sub_type=V.INT16)
+    writer.add_key_value("test.nested", [[1, 2], [3]], V.ARRAY)
+    writer.add_key_value("test.strings", ["a", "bc"], V.ARRAY)
+    for name, shape in [("a", (3, 5)), ("b", (7,))]:
+        values = rng.standard_normal(shape).astype(np.float32)
+        writer.add_tensor(name, values)
+        expected["metadata." + name] = values
+    finish(writer)
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -248,6 +271,7 @@ def write_model(name, arch, tokens, merges, expected):
 
 def main():
     expected = {}
+    write_metadata(expected)
     write_dequant(expected)
     tokens, merges = train_bpe()
     write_tokenizers(tokens, merges)

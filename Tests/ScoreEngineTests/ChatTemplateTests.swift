@@ -4,7 +4,7 @@ import Testing
 
 /// Chat templates: the two-attempt exchange rendered as `transformers` renders it with the
 /// families' own templates (fixtures made by Fixtures/chat/make_chat_fixtures.py; no Python
-/// needed here), the trained mask, recognition errors, host-given templates, and the byte
+/// needed here), the trained mask, derivation errors, host-given templates, and the byte
 /// tokenizer's layout left exactly as it was.
 struct ChatTemplateTests {
     static let families = ["qwen2", "qwen2.5", "smollm2", "llama3", "llama3.1", "llama3.2"]
@@ -135,14 +135,14 @@ struct ChatTemplateTests {
         }
     }
 
-    // MARK: Recognition
+    // MARK: Derivation
 
-    @Test func familiesAreRecognisedWithTheirDefaultBlocks() throws {
+    @Test func familiesAreDerivedWithTheirDefaultBlocks() throws {
         let qwen = try Self.template("qwen2.5").0
         #expect(qwen.family == .chatML && !qwen.trimsMessages)
         #expect(try qwen.pieceTexts() == [
             "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n",
-            "<|im_start|>user\n", "<|im_end|>\n", "<|im_start|>assistant\n", "<|im_end|>", "\n",
+            "<|im_start|>user\n", "<|im_end|>\n", "<|im_start|>assistant\n", "<|im_end|>", "\n", "",
         ])
         #expect(try Self.template("qwen2").0.pieceTexts()[0] == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n")
         #expect(try Self.template("smollm2").0.pieceTexts()[0]
@@ -152,7 +152,7 @@ struct ChatTemplateTests {
         #expect(llama3.family == .llama3 && llama3.trimsMessages)
         #expect(try llama3.pieceTexts() == [
             "<|begin_of_text|>", "<|start_header_id|>user<|end_header_id|>\n\n", "<|eot_id|>",
-            "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>", "",
+            "<|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>", "", "",
         ])
         // Llama-3.1 writes a fixed date when none is given.
         let llama31 = try ChatTemplate(tokenizer: Self.tokenizer("llama"), config: Self.config("llama3.1"))
@@ -214,7 +214,8 @@ struct ChatTemplateTests {
         let alpaca = TokenizerConfig(
             chatTemplate: "{% for m in messages %}### {{ m['role'] }}:\n{{ m['content'] }}\n\n{% endfor %}",
             path: "model/tokenizer_config.json")
-        #expect(reason(alpaca)?.contains("neither ChatML") == true)
+        // Its turns end with text, not a control token: there is no end-of-turn token.
+        #expect(reason(alpaca)?.contains("does not start with a special token") == true)
         #expect(reason(alpaca)?.contains("ChatTemplate.custom") == true)
         #expect(reason(TokenizerConfig())?.contains("no chat template") == true)
         #expect(reason(TokenizerConfig(chatTemplateNames: ["tool_use", "rag"]))?.contains("tool_use, rag") == true)
@@ -222,13 +223,26 @@ struct ChatTemplateTests {
         let reasoning = TokenizerConfig(chatTemplate:
             "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
             + "{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n' }}{%- endif %}")
+        // Its generation prompt opens a reasoning block that the rendering of an answer lacks.
+        #expect(reason(reasoning)?.contains("generation prompt") == true)
         #expect(reason(reasoning)?.contains("<think>") == true)
-        let twoSystems = TokenizerConfig(chatTemplate:
+        let noMessages = TokenizerConfig(chatTemplate:
             "{{ '<|im_start|>system\\nA<|im_end|>\\n' }}{{ '<|im_start|>system\\nB<|im_end|>\\n' }}"
             + "{{ '<|im_end|>' + '\\n' }}{{ '<|im_start|>assistant\\n' }}")
-        #expect(reason(twoSystems)?.contains("several default system messages") == true)
+        #expect(reason(noMessages)?.contains("exactly once") == true)
+        // Only the first answer gets a reasoning block: the layout varies by position.
+        let firstOnly = TokenizerConfig(chatTemplate:
+            "{%- for m in messages %}{{- '<|im_start|>' + m.role + '\\n' }}{% if loop.index0 == 1 %}"
+            + "{{- '<think></think>' }}{% endif %}{{- m.content + '<|im_end|>\\n' }}{%- endfor %}"
+            + "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think></think>' }}{%- endif %}")
+        let varies = reason(firstOnly)
+        #expect(varies?.contains("varies by position: rendering [user, assistant, user, assistant]") == true, "\(varies ?? "")")
+        let unsupported = TokenizerConfig(chatTemplate: "{% include 'other.jinja' %}")
+        #expect(reason(unsupported)?.contains("unsupported tag '{% include %}'") == true)
+        let raising = TokenizerConfig(chatTemplate: "{{ raise_exception('No chats here') }}")
+        #expect(reason(raising)?.contains("No chats here") == true)
 
-        // A recognised family whose tokens the tokenizer lacks.
+        // A template whose control tokens the tokenizer lacks: no end-of-turn token after an answer.
         let llamaConfig = try Self.config("llama3")
         #expect(throws: ScoreError.self) { try ChatTemplate(tokenizer: tokenizer, config: llamaConfig) }
     }
@@ -329,12 +343,12 @@ struct ChatTemplateTests {
         #expect(loaded.chatTemplate == "new {{ x }}\n" && loaded.eosToken == "<|im_end|>")
     }
 
-    @Test func templateSourceReadsLiteralsAsJinjaDoes() {
-        let source = ChatTemplateSource(
-            "raw <|a|>{# it's a 'comment' #}{{- 'x\\ny' + \"q\\\"\\u00e9\" }}{% if a %}{{ 'multi\nline' }}{% endif %}tail")
-        #expect(source.literals == ["x\ny", "q\"é", "multi\nline"])
-        #expect(source.text == "raw <|a|>tail")
-        #expect(!source.code.contains("comment"))
+    @Test func templateLiteralsReadAsJinjaDoes() throws {
+        let template = try JinjaTemplate(
+            "raw <|a|>{# it's a 'comment' #}{{- 'x\\ny' + \"q\\\"\\u00e9\" }}{% if a %}{{ 'multi\nline' }}{% endif %}tail",
+            source: "t")
+        #expect(try template.render([:]) == "raw <|a|>x\nyq\"étail")
+        #expect(try template.render(["a": .bool(true)]) == "raw <|a|>x\nyq\"émulti\nlinetail")
     }
 
     @Test func trimIsPythonsStrip() {

@@ -95,9 +95,10 @@ extension ChatTemplate {
             padID: try resolver.padID(padToken, otherwise: endOfTurn))
     }
 
-    /// A template from host-given pieces, for a chat format the engine does not recognise.
-    /// Special-token names in the pieces (`<|im_start|>`, `<|eot_id|>`…) become control
-    /// tokens; any other text is encoded as text, together with the message text next to it.
+    /// A template from host-given pieces, for a chat template the engine cannot derive a layout
+    /// from (see `init(tokenizer:template:…)`). Special-token names in the pieces (`<|im_start|>`,
+    /// `<|eot_id|>`…) become control tokens; any other text is encoded as text, together with the
+    /// message text next to it.
     ///
     /// - Parameters:
     ///   - conversationStart: written once before the first message (BOS, a default system block).

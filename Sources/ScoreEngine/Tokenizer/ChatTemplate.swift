@@ -5,6 +5,7 @@
 ///     userPrefix + user text + userSuffix                              (each user message)
 ///     assistantPrefix + assistant text + endOfTurn + afterAssistant    (each assistant message)
 ///     assistantPrefix                                                  (the generation prompt)
+///     conversationEnd                                     (instead, when there is no generation prompt)
 ///
 /// For example ChatML (Qwen2.5) renders a user message as `<|im_start|>user\n` text
 /// `<|im_end|>\n`, and Llama-3 as `<|start_header_id|>user<|end_header_id|>\n\n` text
@@ -17,9 +18,11 @@
 /// message text are encoded together, as `transformers` encodes a rendered chat, so the ids are
 /// the same as `apply_chat_template` gives for the same messages.
 ///
-/// Build one with a family constructor (`turnMarkers`, `chatML`, `llama3`), from a model's
-/// `tokenizer_config.json` (`init(tokenizer:config:date:)`), or from host-given strings
-/// (`custom`). A template is tied to the tokenizer it was built with.
+/// Build one from a model's Jinja chat template (`init(tokenizer:config:date:)` for a
+/// `tokenizer_config.json`, `init(tokenizer:template:…)` for the template text), whose pieces are
+/// found by rendering it (see `ChatTemplateProbe`); with a family constructor (`turnMarkers`,
+/// `chatML`, `llama3`); or from host-given strings (`custom`). A template is tied to the
+/// tokenizer it was built with.
 public struct ChatTemplate: Sendable {
     /// The layouts the engine renders.
     public enum Family: String, Sendable, Equatable, CaseIterable {
@@ -30,6 +33,8 @@ public struct ChatTemplate: Sendable {
         /// `<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>`, as Llama-3, 3.1, 3.2 and 3.3
         /// write it.
         case llama3
+        /// Another layout, derived from a model's chat template (Gemma, Phi-3, DeepSeek…).
+        case other
         /// Pieces given by the host.
         case custom
     }
@@ -51,6 +56,9 @@ public struct ChatTemplate: Sendable {
     public let endOfTurn: Int
     /// Written after the end-of-turn token, before the next message (ChatML: a line break).
     let afterAssistant: ChatTemplateText
+    /// Written last when a conversation is rendered without the generation prompt (Phi-3: its
+    /// EOS `<|endoftext|>`; usually nothing).
+    let conversationEnd: ChatTemplateText
     /// Whether message text loses its leading and trailing whitespace first, as the Jinja `trim`
     /// filter (Python's `str.strip()`) does in Llama-3 templates.
     public let trimsMessages: Bool
@@ -63,7 +71,8 @@ public struct ChatTemplate: Sendable {
     /// A template from resolved pieces. `stopTokenIds` gets `endOfTurn` put first.
     init(family: Family, tokenizer: any Tokenizer, conversationStart: ChatTemplateText,
          userPrefix: ChatTemplateText, userSuffix: ChatTemplateText, assistantPrefix: ChatTemplateText,
-         endOfTurn: Int, afterAssistant: ChatTemplateText, trimsMessages: Bool, stopTokenIds: [Int], padID: Int) {
+         endOfTurn: Int, afterAssistant: ChatTemplateText, conversationEnd: ChatTemplateText = .empty, trimsMessages: Bool,
+         stopTokenIds: [Int], padID: Int) {
         self.family = family
         self.tokenizer = tokenizer
         self.conversationStart = conversationStart
@@ -72,6 +81,7 @@ public struct ChatTemplate: Sendable {
         self.assistantPrefix = assistantPrefix
         self.endOfTurn = endOfTurn
         self.afterAssistant = afterAssistant
+        self.conversationEnd = conversationEnd
         self.trimsMessages = trimsMessages
         self.stopTokenIds = Self.unique([endOfTurn] + stopTokenIds)
         self.padID = padID
@@ -95,9 +105,9 @@ public struct ChatTemplate: Sendable {
 
     /// The ids of a conversation as the model's template renders it: each message in its
     /// pieces (assistant messages closed by the end-of-turn token and `afterAssistant`), then
-    /// the generation prompt when asked for. Equals `apply_chat_template(messages,
-    /// add_generation_prompt:)` of `transformers` for the families the engine recognises,
-    /// except that special-token names inside messages stay text.
+    /// the generation prompt when asked for, else the conversation end. For a layout derived
+    /// from a chat template, equals `apply_chat_template(messages, add_generation_prompt:)` of
+    /// `transformers`, except that special-token names inside messages stay text.
     public func tokens(for messages: [ChatMessage], addGenerationPrompt: Bool = false) -> [Int] {
         var writer = ChatTokenWriter(tokenizer: tokenizer)
         writer.write(conversationStart)
@@ -114,16 +124,16 @@ public struct ChatTemplate: Sendable {
                 writer.write(afterAssistant)
             }
         }
-        if addGenerationPrompt { writer.write(assistantPrefix) }
+        writer.write(addGenerationPrompt ? assistantPrefix : conversationEnd)
         return writer.finish()
     }
 
     /// The text of each piece with control tokens by name, in rendering order:
     /// conversation start, user prefix, user suffix, assistant prefix, end of turn, after
-    /// assistant. For display and diagnostics.
+    /// assistant, conversation end. For display and diagnostics.
     public func pieceTexts() throws -> [String] {
         try [conversationStart, userPrefix, userSuffix, assistantPrefix, ChatTemplateText(parts: [.token(endOfTurn)]),
-             afterAssistant].map { try $0.text(tokenizer: tokenizer) }
+             afterAssistant, conversationEnd].map { try $0.text(tokenizer: tokenizer) }
     }
 
     /// Message text as the template writes it: trimmed when the template trims.

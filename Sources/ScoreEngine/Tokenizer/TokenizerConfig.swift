@@ -1,7 +1,8 @@
 import Foundation
 
 /// What the engine reads from a Hugging Face `tokenizer_config.json`: the chat template and the
-/// names of the BOS, EOS and PAD tokens. Other fields are ignored.
+/// names of the BOS, EOS, PAD and UNK tokens (which the template sees as `bos_token`…). Other
+/// fields are ignored.
 ///
 /// `chat_template` is a Jinja string, or a list of `{"name", "template"}` entries of which the
 /// one named "default" is the chat template (as `transformers` picks it when no tools are
@@ -23,6 +24,8 @@ public struct TokenizerConfig: Sendable, Equatable {
     public var eosToken: String?
     /// `pad_token`.
     public var padToken: String?
+    /// `unk_token`.
+    public var unkToken: String?
     /// `add_bos_token`. Informational: `apply_chat_template` never adds special tokens itself
     /// (a template that wants a BOS writes `bos_token`), and `transformers` ignores the field
     /// for tokenizers read from tokenizer.json.
@@ -32,13 +35,14 @@ public struct TokenizerConfig: Sendable, Equatable {
 
     /// A config with the given values.
     public init(chatTemplate: String? = nil, chatTemplateNames: [String] = [], bosToken: String? = nil,
-                eosToken: String? = nil, padToken: String? = nil, addBOSToken: Bool? = nil,
+                eosToken: String? = nil, padToken: String? = nil, unkToken: String? = nil, addBOSToken: Bool? = nil,
                 path: String = TokenizerConfig.fileName) {
         self.chatTemplate = chatTemplate
         self.chatTemplateNames = chatTemplateNames
         self.bosToken = bosToken
         self.eosToken = eosToken
         self.padToken = padToken
+        self.unkToken = unkToken
         self.addBOSToken = addBOSToken
         self.path = path
     }
@@ -66,6 +70,7 @@ public struct TokenizerConfig: Sendable, Equatable {
         bosToken = file.bosToken?.content
         eosToken = file.eosToken?.content
         padToken = file.padToken?.content
+        unkToken = file.unkToken?.content
         addBOSToken = file.addBOSToken
     }
 
@@ -121,10 +126,12 @@ private struct ConfigJSON: Decodable {
     var bosToken: TokenField?
     var eosToken: TokenField?
     var padToken: TokenField?
+    var unkToken: TokenField?
     var addBOSToken: Bool?
 
     enum CodingKeys: String, CodingKey {
         case chatTemplate = "chat_template", bosToken = "bos_token", eosToken = "eos_token", padToken = "pad_token"
+        case unkToken = "unk_token"
         case addBOSToken = "add_bos_token"
     }
 }

@@ -161,9 +161,12 @@ typedef struct score_model_config {
 /* Fills *config with the defaults above. NULL is a no-op. */
 SCORE_API void score_model_config_init(score_model_config *config);
 
-/* A chat layout given by the host, for a model folder whose chat template the library does not
-   recognise (it recognises ChatML as Qwen2/Qwen2.5/SmolLM2 write it and the Llama-3 header
-   format). Each string may hold the tokenizer's special-token names, which become those tokens;
+/* A chat layout given by the host, for a model whose chat template the library cannot lay out.
+   The library runs a model's Jinja chat template itself (the subset Hugging Face templates use)
+   and reads the layout off its renderings; it refuses, naming the reason, templates whose layout
+   depends on position (a generation prompt that differs from the text before a stored answer, as
+   in reasoning templates or Mistral's), that trim only one role's messages, or that use Jinja it
+   does not support. Each string may hold the tokenizer's special-token names, which become those tokens;
    the rest is encoded as text. NULL strings are "". Copied; need not outlive the call. */
 typedef struct score_chat_template {
     uint32_t struct_size;            /* sizeof(score_chat_template) */
@@ -187,8 +190,8 @@ typedef struct score_policy_options {
        the answer and fix it if wrong.", for a model folder's own tokenizer the paper's. Copied;
        need not outlive the call. */
     const char *instruction;
-    /* score_policy_load only: a layout replacing the folder's chat template; NULL (default) uses
-       the folder's own (an unrecognised one is then an error naming it). */
+    /* score_policy_load only: a layout replacing the model's chat template; NULL (default) uses
+       the model's own (one the library cannot lay out is then an error naming why). */
     const score_chat_template *chat_template;
     /* score_policy_load only: the "Today Date" Llama-3.x templates write ("26 Jul 2024"); NULL
        (default) takes the template's own, which for Llama-3.2 is today's date, as transformers

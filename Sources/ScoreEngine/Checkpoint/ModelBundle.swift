@@ -42,8 +42,8 @@ public struct ModelBundle: Sendable {
     }
 
     /// Reads a model folder, or a GGUF file when `directory` is a file whose name ends in `.gguf`
-    /// (see `load(gguf:threads:template:date:)`). `template` replaces the folder's chat template (a host-supplied
-    /// layout for a template the engine does not recognise; it must be built on this folder's
+    /// (see `load(gguf:threads:template:date:)`). `template` replaces the folder's chat template (a
+    /// host-supplied layout for a template the engine cannot lay out; it must be built on this folder's
     /// tokenizer, see `tokenizer(in:)`); `date` is the Llama-3 "Today Date" (default: what the
     /// template says). The folder's generation EOS ids also stop answers.
     public static func load(from directory: URL, threads: Int = 1, template: ChatTemplate? = nil,

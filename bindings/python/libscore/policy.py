@@ -110,7 +110,7 @@ class Policy(Closable):
         or a GGUF file (a path ending in ``.gguf``: llama or qwen2, quantized types dequantized,
         its embedded tokenizer and chat template; :meth:`save` then writes a Hugging Face folder).
 
-        ``chat_template`` replaces a template the library does not recognise: a mapping with
+        ``chat_template`` replaces a template the library cannot lay out: a mapping with
         ``conversation_start``, ``user_prefix``, ``user_suffix``, ``assistant_prefix``,
         ``end_of_turn``, ``after_assistant`` (strings that may hold special-token names) and
         ``trim_messages``. ``template_date`` fixes the "Today Date" of Llama-3.x templates

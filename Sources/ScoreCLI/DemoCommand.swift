@@ -25,7 +25,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "A pretrained model: GGUF file or model folder (Hugging Face's or libscore's).") var model: String?
     @Option(help: "With --model: training problems as JSON Lines instead of the built-in task.") var problems: String?
     @Option(help: "With --problems: held-out problems as JSON Lines.") var heldOut: String?
-    @Option(help: "With --model: LoRA rank (0 = train every weight).") var loraRank: Int?
+    @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
+    @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
+    var learningRate: Float?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -37,12 +39,18 @@ struct DemoCommand: ParsableCommand {
             if let evalCount { settings.evalCount = evalCount }
             if let loraRank {
                 guard loraRank >= 0 else { throw ValidationError("--lora-rank must be >= 0 (got \(loraRank))") }
-                settings.rl.lora = loraRank > 0 ? LoRAOptions(rank: loraRank) : nil
+                settings.useLoRA(rank: loraRank)
+            }
+            if let learningRate {
+                guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate must be positive") }
+                settings.rl.learningRate = learningRate
+                settings.rl.adamW.learningRate = learningRate
+                settings.sftLearningRate = learningRate
             }
             workload = try pretrainedWorkload(model, settings: &settings)
         } else {
-            guard problems == nil, heldOut == nil, loraRank == nil else {
-                throw ValidationError("--problems, --held-out and --lora-rank need --model")
+            guard problems == nil, heldOut == nil, loraRank == nil, learningRate == nil else {
+                throw ValidationError("--problems, --held-out, --lora-rank and --learning-rate need --model")
             }
             settings = quick ? DemoSettings.quick() : DemoSettings()
             if let evalCount { settings.evalCount = evalCount }

@@ -63,14 +63,22 @@ struct DemoSettings {
         settings.starRounds = 1
         settings.starStepsPerRound = 20
         settings.sftBatch = 16
-        settings.sftLearningRate = 1e-5
+        settings.useLoRA(rank: 16)
         settings.plotEvery = 5
         settings.plotProblems = 100
         settings.rl.promptsPerStep = 8
         settings.rl.samplesPerPrompt = 4
-        settings.rl.learningRate = 1e-5
-        settings.rl.adamW = AdamWOptions(learningRate: 1e-5)
         return settings
+    }
+
+    /// LoRA adapters of `rank` for every trained row (0: full fine-tuning), with the learning rate
+    /// that suits each: 1e-4 for adapters, 1e-5 for every weight.
+    mutating func useLoRA(rank: Int) {
+        rl.lora = rank > 0 ? LoRAOptions(rank: rank) : nil
+        let rate: Float = rank > 0 ? 1e-4 : 1e-5
+        rl.learningRate = rate
+        rl.adamW = AdamWOptions(learningRate: rate)
+        sftLearningRate = rate
     }
 
     static func quick() -> DemoSettings {

@@ -162,6 +162,11 @@ final class SelfCorrectionDemo {
                     stop: (Int) throws -> Bool = { _ in false }) throws {
         beginPhase(label)
         guard steps > 0, !examples.isEmpty else { return }
+        if let lora = settings.rl.lora {
+            try supervisedAdapters(model, lora: lora, examples: examples, steps: steps, batch: batch,
+                                   learningRate: learningRate, stop: stop)
+            return
+        }
         let trainer = try SFTTrainer(model: model, examples: examples, options: SFTOptions(
             batchSize: batch, steps: steps,
             schedule: LearningRateSchedule(kind: schedule, peakLearningRate: learningRate,
@@ -176,6 +181,27 @@ final class SelfCorrectionDemo {
                 break
             }
         }
+    }
+
+    /// `supervised` with LoRA adapters (the RL rows' rank and targets) on the frozen model,
+    /// merged into its weights at the end: random batches, constant learning rate.
+    private func supervisedAdapters(_ model: Transformer, lora: LoRAOptions, examples: [SFTExample], steps: Int,
+                                    batch: Int, learningRate: Float, stop: (Int) throws -> Bool) throws {
+        var options = settings.rlOptions(seed: seed)
+        options.lora = lora
+        let trainer = try SCoReTrainer(policy: model, format: format, verifier: verifier, options: options)
+        var rng = RandomGenerator(seed: seed &+ 59)
+        let progress = ProgressDisplay("  SFT", total: steps)
+        for step in 1...steps {
+            let chosen = (0..<batch).map { _ in examples[rng.nextIndex(below: examples.count)] }
+            let loss = try trainer.supervisedStep(chosen, learningRate: learningRate)
+            progress.update(step, detail: String(format: "loss %.3f", loss))
+            if try stop(step) {
+                progress.update(steps, detail: "stopped at step \(step)")
+                break
+            }
+        }
+        model.mergeAdapters()
     }
 
     func sample(_ count: Int, using rng: inout RandomGenerator) -> [SelfCorrectionProblem] {

@@ -9,6 +9,7 @@ struct ScoreCLI: ParsableCommand {
         abstract: "Train small language models to correct their own mistakes (SCoRe), on a CPU.",
         version: LibraryVersion.string,
         subcommands: [DemoCommand.self, SummarizeCommand.self, CorrectCommand.self, TrainCommand.self, EvalCommand.self,
+                      ProblemsCommand.self,
                       GenerateCommand.self, ArithmeticCommand.self, SCoReCommand.self],
         defaultSubcommand: DemoCommand.self)
 }

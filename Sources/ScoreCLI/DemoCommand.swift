@@ -23,7 +23,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Folder for metrics.jsonl, accuracy.svg, table.md, table.json and the base-model and score-model folders (default runs/demo-seed<seed>).")
     var out: String?
     @Option(help: "A pretrained model: GGUF file or model folder (Hugging Face's or libscore's).") var model: String?
-    @Option(help: "With --model: training problems as JSON Lines instead of the built-in task.") var problems: String?
+    @Option(help: "With --model: training problems as JSON Lines instead of the built-in task (products of a 2-digit and a 1-digit number).")
+    var problems: String?
     @Option(help: "With --problems: held-out problems as JSON Lines.") var heldOut: String?
     @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
     @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
@@ -97,7 +98,17 @@ struct DemoCommand: ParsableCommand {
                 bundle: bundle, title: "\(name), \(problems)", verifier: FinalAnswerVerifier(), train: train,
                 validation: [], heldOut: Array(test.prefix(settings.evalCount)), formatExamples: [], settings: settings)
         }
-        throw ValidationError("the built-in real task is not available yet; give --problems and --held-out")
+        let task = try MentalArithmeticTask(options: DemoSettings.pretrainedTask)
+        let train = try task.selfCorrectionProblems(.train, count: nil, seed: 0x7EA1)
+        let test = try task.selfCorrectionProblems(.test, count: nil, seed: 0x7E57)
+        guard test.count >= settings.evalCount else {
+            throw ValidationError("the task holds \(test.count) held-out problems (--eval-count \(settings.evalCount))")
+        }
+        let ranges = DemoSettings.pretrainedTask.operandRanges.map { "\($0.lowerBound)–\($0.upperBound)" }
+        return try DemoWorkload.pretrained(
+            bundle: bundle, title: "\(name), products a × b (a, b in \(ranges.joined(separator: ", ")))",
+            verifier: task.verifier, train: train, validation: [], heldOut: Array(test.prefix(settings.evalCount)),
+            formatExamples: [], settings: settings)
     }
 }
 

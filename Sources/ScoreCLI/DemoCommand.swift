@@ -98,17 +98,20 @@ struct DemoCommand: ParsableCommand {
                 bundle: bundle, title: "\(name), \(problems)", verifier: FinalAnswerVerifier(), train: train,
                 validation: [], heldOut: Array(test.prefix(settings.evalCount)), formatExamples: [], settings: settings)
         }
-        let task = try MentalArithmeticTask(options: DemoSettings.pretrainedTask)
-        let train = try task.selfCorrectionProblems(.train, count: nil, seed: 0x7EA1)
-        let test = try task.selfCorrectionProblems(.test, count: nil, seed: 0x7E57)
+        let task = try MentalArithmeticTask(options: MentalArithmeticTaskOptions.preset(named: DemoSettings.pretrainedTaskName))
+        let trainProblems = try task.problems(.train, count: nil, seed: 0x7EA1)
+        let testProblems = try task.problems(.test, count: nil, seed: 0x7E57)
+        let train = trainProblems.map(task.selfCorrectionProblem), test = testProblems.map(task.selfCorrectionProblem)
+        var statements = [String: String]()
+        for problem in trainProblems + testProblems { statements[task.selfCorrectionProblem(problem).prompt] = problem.statement }
         guard test.count >= settings.evalCount else {
             throw ValidationError("the task holds \(test.count) held-out problems (--eval-count \(settings.evalCount))")
         }
-        let ranges = DemoSettings.pretrainedTask.operandRanges.map { "\($0.lowerBound)–\($0.upperBound)" }
+        let ranges = task.options.operandRanges.map { "\($0.lowerBound)–\($0.upperBound)" }
         return try DemoWorkload.pretrained(
             bundle: bundle, title: "\(name), products a × b (a, b in \(ranges.joined(separator: ", ")))",
             verifier: task.verifier, train: train, validation: [], heldOut: Array(test.prefix(settings.evalCount)),
-            formatExamples: [], settings: settings)
+            formatExamples: [], correctAttempt: { statements[$0.prompt] ?? $0.reference }, settings: settings)
     }
 }
 

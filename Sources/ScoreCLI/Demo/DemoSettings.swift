@@ -73,10 +73,10 @@ struct DemoSettings {
         return settings
     }
 
-    /// The pretrained demo's task: a × b, a in 10...99, b in 2...9, both orders, 30% held out
-    /// (about 430 held-out problems), asked for a one-sentence answer; SmolLM2-135M-Instruct
-    /// answers "a * b = N." and is right about a quarter of the time.
-    static let pretrainedTask = MentalArithmeticTaskOptions(form: .product, operandRanges: [10...99, 2...9], order: .both)
+    /// The pretrained demo's task, the `products-wide` preset: a × b, a in 10...99, b in 2...9,
+    /// both orders, 30% held out (about 430 problems), asked for a one-sentence answer;
+    /// SmolLM2-135M-Instruct answers "a * b = N." and is right about a quarter of the time.
+    static let pretrainedTaskName = "products-wide"
 
     /// LoRA adapters of `rank` for every trained row (0: full fine-tuning), with the learning rate
     /// that suits each: 1e-4 for adapters, 1e-5 for every weight.

@@ -47,7 +47,8 @@ extension DemoWorkload {
             return model
         }
         return DemoWorkload(title: "tiny model, 2-digit addition", format: format, verifier: ArithmeticVerifier(),
-                            train: train, validation: validation, heldOut: heldOut, basePhases: 2, makeBase: makeBase,
+                            train: train, validation: validation, heldOut: heldOut, correctAttempt: { $0.reference },
+                            basePhases: 2, makeBase: makeBase,
                             save: { model, url in try model.save(to: url) })
     }
 }

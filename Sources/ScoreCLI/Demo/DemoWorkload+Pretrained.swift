@@ -10,7 +10,7 @@ extension DemoWorkload {
     static func pretrained(
         bundle: ModelBundle, title: String, verifier: any Verifier, train: [SelfCorrectionProblem],
         validation: [SelfCorrectionProblem], heldOut: [SelfCorrectionProblem], formatExamples: [SelfCorrectionProblem],
-        settings: DemoSettings
+        correctAttempt: @escaping (SelfCorrectionProblem) -> String = { $0.reference }, settings: DemoSettings
     ) throws -> DemoWorkload {
         let format = try bundle.format(instruction: settings.pretrainedInstruction)
         let formatSFT = settings.formatSFTSteps > 0 && !formatExamples.isEmpty
@@ -18,7 +18,7 @@ extension DemoWorkload {
             let model = bundle.model.copy()
             guard formatSFT else { return model }
             let examples = formatExamples.map {
-                SFTExample(prompt: format.promptTokens($0.prompt), completion: format.attemptTokens($0.reference))
+                SFTExample(prompt: format.promptTokens($0.prompt), completion: format.attemptTokens(correctAttempt($0)))
             }
             try demo.supervised(model, examples: examples, steps: settings.formatSFTSteps, batch: settings.sftBatch,
                                 learningRate: settings.sftLearningRate, label: "base: answer format")
@@ -30,6 +30,6 @@ extension DemoWorkload {
                             tokenizerFiles: bundle.tokenizerFiles).save(to: url)
         }
         return DemoWorkload(title: title, format: format, verifier: verifier, train: train, validation: validation,
-                            heldOut: heldOut, basePhases: formatSFT ? 1 : 0, makeBase: makeBase, save: save)
+                            heldOut: heldOut, correctAttempt: correctAttempt, basePhases: formatSFT ? 1 : 0, makeBase: makeBase, save: save)
     }
 }

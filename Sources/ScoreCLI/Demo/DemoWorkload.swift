@@ -14,6 +14,9 @@ struct DemoWorkload {
     let validation: [SelfCorrectionProblem]
     /// Problems every row is evaluated on.
     let heldOut: [SelfCorrectionProblem]
+    /// A correct attempt for a problem, as the supervised baselines (Pair-SFT) train it: in the
+    /// answer format of the base (the reference itself for the tiny model).
+    let correctAttempt: (SelfCorrectionProblem) -> String
     /// How many progress phases `makeBase` announces.
     let basePhases: Int
     /// Builds the base (announcing its phases through the demo).

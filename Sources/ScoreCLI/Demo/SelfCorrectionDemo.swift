@@ -85,7 +85,8 @@ final class SelfCorrectionDemo {
         var rng = RandomGenerator(seed: seed &+ 31)
         let examples = try SelfCorrectionSFTData.pairs(
             model: base, problems: sample(settings.dataProblems, using: &rng), format: format, verifier: verifier,
-            samples: 2, temperature: 1, maxNewTokens: settings.maxNewTokens, generator: &rng)
+            samples: 2, temperature: settings.rl.temperature, maxNewTokens: settings.maxNewTokens, generator: &rng,
+            correctAttempt: workload.correctAttempt)
         try supervised(model, examples: examples, steps: settings.pairSFTSteps, batch: settings.sftBatch,
                        learningRate: settings.sftLearningRate, label: "Pair-SFT (\(examples.count) pairs)")
         return model
@@ -97,7 +98,7 @@ final class SelfCorrectionDemo {
         for round in 1...settings.starRounds {
             let examples = try SelfCorrectionSFTData.successfulCorrections(
                 model: model, problems: sample(settings.dataProblems, using: &rng), format: format, verifier: verifier,
-                samples: 2, temperature: 1, maxNewTokens: settings.maxNewTokens, generator: &rng)
+                samples: 2, temperature: settings.rl.temperature, maxNewTokens: settings.maxNewTokens, generator: &rng)
             try supervised(model, examples: examples, steps: settings.starStepsPerRound, batch: settings.sftBatch,
                            learningRate: settings.sftLearningRate, label: "STaR round \(round) (\(examples.count) kept)")
         }

@@ -119,6 +119,10 @@ public struct MentalArithmeticProblem: Codable, Sendable, Hashable {
     /// The reference answer: the value in decimal ("148").
     public var answer: String { String(value) }
 
+    /// A correct answer written out as a one-sentence reply: "37 * 4 = 148." (what supervised
+    /// baselines train on, in the form instruct models answer such a question).
+    public var statement: String { "\(expression) = \(answer)." }
+
     /// The operands with the commuting ones sorted: equal for a problem and its commuted forms
     /// ("37 * 4" and "4 * 37"), which therefore always share a split.
     public var canonicalOperands: [Int] {

@@ -34,6 +34,9 @@ struct MentalArithmeticTaskTests {
         #expect(product.prompt(.sentence) == "What is 37 * 4? Give the answer in one short sentence.")
         #expect(product.prompt(.number) == "What is 37 * 4? Answer with the number only.")
         #expect(product.prompt(.plain) == "What is 37 * 4?")
+        #expect(product.statement == "37 * 4 = 148.")
+        #expect(FinalAnswerVerifier().score([VerifierItem(prompt: product.prompt(.sentence), response: product.statement,
+                                                          reference: product.answer)]) == [1])
         #expect(MentalArithmeticProblem(form: .sum, operands: [12, 30]).value == 42)
         #expect(MentalArithmeticProblem(form: .difference, operands: [12, 30]).value == -18)
         #expect(MentalArithmeticProblem(form: .sumOfThree, operands: [3, 9, 8]).expression == "3 + 9 + 8")

@@ -38,7 +38,7 @@ extension JinjaValue {
             if value.isNaN { return "NaN" }
             if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
             return Self.pythonFloat(value)
-        case .string(let text): return Self.jsonQuoted(text, ensureASCII: style.ensureASCII)
+        case .string(let text): return JSONText.quoted(text, ensureASCII: style.ensureASCII)
         case .list(let items), .tuple(let items):
             return wrap("[", "]", try items.map { try $0.json(style, depth: depth + 1) })
         case .dict(let dict):
@@ -47,40 +47,10 @@ extension JinjaValue {
                 entries.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) { $0.value < $1.value } }
             }
             return wrap("{", "}", try entries.map {
-                Self.jsonQuoted($0.key, ensureASCII: style.ensureASCII) + keySeparator + (try $0.value.json(style, depth: depth + 1))
+                JSONText.quoted($0.key, ensureASCII: style.ensureASCII) + keySeparator + (try $0.value.json(style, depth: depth + 1))
             })
         case .undefined, .namespace, .loop, .callable:
             throw JinjaError.runtime("tojson: Object of type \(typeName) is not JSON serializable")
         }
-    }
-
-    /// A JSON string literal as Python's `json` writes it: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`,
-    /// `\f`, other control characters as `\u00XX`, everything else as is (or `\uXXXX`, with
-    /// surrogate pairs, when `ensureASCII`).
-    static func jsonQuoted(_ text: String, ensureASCII: Bool) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) {
-                    if scalar.value > 0xFFFF {
-                        let v = scalar.value - 0x10000
-                        out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-                    } else {
-                        out += String(format: "\\u%04x", scalar.value)
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

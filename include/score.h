@@ -556,6 +556,8 @@ typedef struct score_eval_result {
     int64_t count;             /* problems evaluated */
     double acc_t1_pct, acc_t2_pct, delta_pct, delta_i_to_c_pct, delta_c_to_i_pct;
     double changed_pct, edit_distance_ratio;
+    double fix_rate_pct;       /* of the problems wrong at attempt 1, those right at attempt 2 */
+    double break_rate_pct;     /* of the problems right at attempt 1, those wrong at attempt 2 */
 } score_eval_result;
 
 /* Two-attempt evaluation (one episode per prompt, SCORE_EVAL_* protocol, the training's

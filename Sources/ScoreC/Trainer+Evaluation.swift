@@ -23,15 +23,16 @@ public func scoreTrainerEvaluate(_ trainer: OpaquePointer?, _ prompts: UnsafePoi
         let options = trainer.engine.options
         let limit = model.evaluationBatchLimit(problems: problems, format: trainer.engine.format,
                                                maxNewTokens: options.maxNewTokens, memoryBudget: options.memoryBudget)
-        let (m, _) = try model.evaluateSelfCorrection(
+        let m = try model.evaluateSelfCorrection(
             problems: problems, format: trainer.engine.format, verifier: trainer.verifier, protocol: evaluation,
             maxNewTokens: options.maxNewTokens, batchSize: min(64, limit), seed: seed,
-            progress: { done, total in try trainer.report(.evaluate, done, total) })
+            progress: { done, total in try trainer.report(.evaluate, done, total) }).metrics
         out.pointee = score_eval_result(
             struct_size: out.pointee.struct_size, count: Int64(m.count), acc_t1_pct: 100 * m.accuracyT1,
             acc_t2_pct: 100 * m.accuracyT2, delta_pct: 100 * m.delta, delta_i_to_c_pct: 100 * m.deltaIncorrectToCorrect,
             delta_c_to_i_pct: 100 * m.deltaCorrectToIncorrect, changed_pct: 100 * m.changedFraction,
-            edit_distance_ratio: m.editDistanceRatio)
+            edit_distance_ratio: m.editDistanceRatio, fix_rate_pct: 100 * m.fixRate,
+            break_rate_pct: 100 * m.breakRate)
     }
 }
 

@@ -66,13 +66,12 @@ struct DemoCommand: ParsableCommand {
         let rows = try demo.run()
         print("\n" + DemoRow.terminalHeader)
         for row in rows { print(row.terminal) }
-        let rule = "|---|---|---|---|---|---|---|"
-        var table = [DemoRow.header, rule] + rows.map(\.markdown)
+        var table = [DemoRow.header, DemoRow.rule] + rows.map(\.markdown)
         if rows.contains(where: { $0.mixed != nil }) {
             print("\nMixed protocol (attempt 1 sampled at temperature 1, attempt 2 greedy):")
             print(DemoRow.terminalHeader)
             for row in rows { if let mixed = row.mixed { print(DemoRow.terminal(row.name, mixed, seconds: nil)) } }
-            table += ["", "Mixed protocol:", "", DemoRow.header, rule]
+            table += ["", "Mixed protocol:", "", DemoRow.header, DemoRow.rule]
                 + rows.compactMap { row in row.mixed.map { DemoRow.markdown(row.name, $0) } }
         }
         let seconds = Date().timeIntervalSince(began)

@@ -6,7 +6,7 @@ import ScoreEngine
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Two-attempt evaluation of a model folder: Acc@t1, Acc@t2, Δ, Δi→c, Δc→i, edit distance.")
+        abstract: "Two-attempt evaluation of a model folder: Acc@t1, Acc@t2, Δ, Δi→c, Δc→i, fix and break rates, edit distance.")
 
     @OptionGroup var folder: ModelFolderOptions
     @Option(help: "Problems as JSON Lines ({\"prompt\": …, \"reference\": …} per line; default: the built-in arithmetic test split).")
@@ -34,11 +34,9 @@ struct EvalCommand: ParsableCommand {
             }
         }
         let chosen = Array(set.prefix(max(1, count)))
-        let (m, _) = try bundle.model.evaluateSelfCorrection(
+        let m = try bundle.model.evaluateSelfCorrection(
             problems: chosen, format: format, verifier: try folder.chosenVerifier(builtInTask: problems == nil),
-            protocol: evaluation, maxNewTokens: maxNewTokens ?? (problems == nil ? 8 : 128), seed: seed)
-        print(String(format: "%d problems (%@): Acc@t1 %.1f  Acc@t2 %.1f  Δ %+.1f  Δi→c %.1f  Δc→i %.1f  edit %.3f",
-                     m.count, evaluation.rawValue, 100 * m.accuracyT1, 100 * m.accuracyT2, 100 * m.delta,
-                     100 * m.deltaIncorrectToCorrect, 100 * m.deltaCorrectToIncorrect, m.editDistanceRatio))
+            protocol: evaluation, maxNewTokens: maxNewTokens ?? (problems == nil ? 8 : 128), seed: seed).metrics
+        print(m.summary(protocol: evaluation.rawValue))
     }
 }

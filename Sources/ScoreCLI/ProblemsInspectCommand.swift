@@ -43,7 +43,7 @@ struct ProblemsInspectCommand: ParsableCommand {
         let all = try SelfCorrectionProblem.readJSONLines(from: URL(fileURLWithPath: problems))
         let chosen = Array(all.prefix(max(1, count)))
         let verifier = try folder.chosenVerifier(builtInTask: false)
-        let (metrics, episodes) = try bundle.model.evaluateSelfCorrection(
+        let (metrics, episodes, _) = try bundle.model.evaluateSelfCorrection(
             problems: chosen, format: format, verifier: verifier, protocol: evaluation,
             maxNewTokens: maxNewTokens, seed: seed)
         let scores = try format.score(episodes, problems: chosen, verifier: verifier)
@@ -71,10 +71,7 @@ struct ProblemsInspectCommand: ParsableCommand {
         }
         let n = Double(max(1, rows.count))
         func share(_ predicate: (Row) -> Bool) -> Double { 100 * Double(rows.filter(predicate).count) / n }
-        print(String(format: "%d problems (%@): Acc@t1 %.1f  Acc@t2 %.1f  Δ %+.1f  Δi→c %.1f  Δc→i %.1f  edit %.3f",
-                     metrics.count, evaluation.rawValue, 100 * metrics.accuracyT1, 100 * metrics.accuracyT2,
-                     100 * metrics.delta, 100 * metrics.deltaIncorrectToCorrect,
-                     100 * metrics.deltaCorrectToIncorrect, metrics.editDistanceRatio))
+        print(metrics.summary(protocol: evaluation.rawValue))
         print(String(format: "bare number t1 %.1f  t2 %.1f   truncated t1 %.1f  t2 %.1f   attempt 2 changed the text %.1f  "
                      + "changed the answer %.1f  Acc@t1 among bare %.1f",
                      share(\.bare1), share(\.bare2), share(\.truncated1), share(\.truncated2),

@@ -1782,6 +1782,10 @@ static void test_evaluate(void) {
         CHECK(result.changed_pct >= 0 && result.changed_pct <= 100 && result.edit_distance_ratio >= 0 &&
                   result.edit_distance_ratio <= 1,
               "changed %g edit ratio %g", result.changed_pct, result.edit_distance_ratio);
+        double wrong = 100.0 - result.acc_t1_pct, right = result.acc_t1_pct;
+        CHECK(close_to(result.fix_rate_pct, wrong > 0 ? 100.0 * result.delta_i_to_c_pct / wrong : 0, 1e-9) &&
+                  close_to(result.break_rate_pct, right > 0 ? 100.0 * result.delta_c_to_i_pct / right : 0, 1e-9),
+              "fix rate %g break rate %g disagree with the flips", result.fix_rate_pct, result.break_rate_pct);
     }
     EXPECT(score_trainer_evaluate(trainer, prompts_a, references_a, 2, SCORE_EVAL_GREEDY, 0, &again), SCORE_OK);
     CHECK(memcmp(&result, &again, sizeof result) == 0, "two greedy evaluations differ");

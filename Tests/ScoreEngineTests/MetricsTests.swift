@@ -24,6 +24,65 @@ struct MetricsTests {
         #expect(close(metrics.delta, metrics.deltaIncorrectToCorrect - metrics.deltaCorrectToIncorrect))
         #expect(close(metrics.rewardMeanT1, 0.5) && close(metrics.rewardStdT1, 0.5))
         #expect(close(metrics.rewardMeanT2, 0.7) && close(metrics.rewardStdT2, (0.21).squareRoot()))
+        #expect(close(metrics.fixRate, 0.6) && close(metrics.breakRate, 0.2))
+    }
+
+    @Test func fixAndBreakRatesWithoutTheirDenominators() throws {
+        let allRight = SelfCorrectionMetrics(pairs: [pair(true, true), pair(true, false)])
+        #expect(allRight.fixRate == 0 && close(allRight.breakRate, 0.5))
+        let allWrong = SelfCorrectionMetrics(pairs: [pair(false, true), pair(false, false)])
+        #expect(allWrong.breakRate == 0 && close(allWrong.fixRate, 0.5))
+        // Metrics written before the rates existed decode with them derived.
+        let metrics = SelfCorrectionMetrics(pairs: [pair(true, false), pair(false, true), pair(false, false), pair(true, true)])
+        var object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as? [String: Any])
+        #expect(object["fixRate"] != nil)
+        object["fixRate"] = nil
+        object["breakRate"] = nil
+        let decoded = try JSONDecoder().decode(SelfCorrectionMetrics.self,
+                                               from: JSONSerialization.data(withJSONObject: object))
+        #expect(decoded == metrics)
+    }
+
+    @Test func attemptOutcomesCodeAndRates() throws {
+        let pairs = [pair(true, true), pair(false, true), pair(true, false), pair(false, false), pair(false, true)]
+        let outcomes = AttemptOutcomes(pairs: pairs)
+        #expect(outcomes.code == "31201")
+        #expect(AttemptOutcomes(code: outcomes.code) == outcomes)
+        #expect(AttemptOutcomes(code: "3140") == nil && AttemptOutcomes(code: "31a") == nil)
+        let rates = outcomes.rates(at: Array(0..<5))
+        let metrics = SelfCorrectionMetrics(pairs: pairs)
+        #expect(close(rates.accuracyT1, metrics.accuracyT1) && close(rates.accuracyT2, metrics.accuracyT2))
+        #expect(close(rates.delta, metrics.delta) && close(rates.fixRate, metrics.fixRate)
+                && close(rates.breakRate, metrics.breakRate))
+        // Repeated indices count as often as they are drawn.
+        #expect(close(outcomes.rates(at: [1, 1, 3]).fixRate, 2.0 / 3.0))
+    }
+
+    @Test func pairedBootstrapKeepsRowsOnTheSameProblems() throws {
+        var generator = RandomGenerator(seed: 5)
+        func run(_ n: Int) -> [AttemptOutcomes] {
+            let base = (0..<n).map { _ in pair(generator.nextIndex(below: 3) == 0, generator.nextIndex(below: 3) == 0) }
+            // The second row fixes one more problem than the first, on the same problems.
+            var better = base
+            if let wrong = better.firstIndex(where: { !$0.correct2 }) { better[wrong].correct2 = true }
+            return [AttemptOutcomes(pairs: base), AttemptOutcomes(pairs: better)]
+        }
+        let runs = [run(40), run(60), run(50)]
+        let samples = try PairedBootstrap.resample(runs: runs, resamples: 400, seed: 9)
+        #expect(samples.count == 400 && samples.allSatisfy { $0.count == 2 })
+        // Paired: the better row is never behind in any resample, and ahead in some.
+        #expect(samples.allSatisfy { $0[1].accuracyT2 >= $0[0].accuracyT2 })
+        #expect(samples.contains { $0[1].accuracyT2 > $0[0].accuracyT2 })
+        // The interval covers the runs' mean and has width.
+        let point = runs.map { $0[0].rates(at: Array(0..<$0[0].count)).accuracyT2 }.reduce(0, +) / 3
+        let interval = PairedBootstrap.interval(samples.map { $0[0].accuracyT2 })
+        #expect(interval.contains(point) && interval.upperBound > interval.lowerBound)
+        // The same seed gives the same resamples.
+        #expect(try PairedBootstrap.resample(runs: runs, resamples: 400, seed: 9) == samples)
+        // Runs whose rows disagree are refused.
+        #expect(throws: ScoreError.self) { try PairedBootstrap.resample(runs: [runs[0], [runs[1][0]]], resamples: 1, seed: 1) }
+        #expect(throws: ScoreError.self) { try PairedBootstrap.resample(runs: [[runs[0][0], runs[1][0]]], resamples: 1, seed: 1) }
+        #expect(PairedBootstrap.interval([3, 1, 2, 5, 4, 6, 8, 7, 9, 10], confidence: 0.8) == 2...9)
     }
 
     @Test func editDistance() {

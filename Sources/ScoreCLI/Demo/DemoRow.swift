@@ -9,28 +9,39 @@ struct DemoRow: Codable {
     /// Attempt 1 sampled at temperature 1, attempt 2 greedy (nil where it does not apply).
     let mixed: SelfCorrectionMetrics?
     let seconds: Double
+    /// Each held-out problem's greedy outcome (`AttemptOutcomes.code`), for paired comparisons
+    /// across rows and runs; nil in tables written before it was kept.
+    var outcomes: String?
 
-    static let header = "| method | Acc@t1 | Acc@t2 | Δ(t1,t2) | Δi→c | Δc→i | edit ratio |"
+    static let header = "| method | Acc@t1 | Acc@t2 | Δ(t1,t2) | Δi→c | Δc→i | fix rate | break rate | edit ratio |"
+    /// The markdown rule under `header`.
+    static let rule = "|---|---|---|---|---|---|---|---|---|"
 
     var markdown: String { Self.markdown(name, metrics) }
 
+    /// The percentages of a row: Acc@t1, Acc@t2, Δ, Δi→c, Δc→i, fix rate, break rate.
+    static func percentages(_ m: SelfCorrectionMetrics) -> [Double] {
+        [m.accuracyT1, m.accuracyT2, m.delta, m.deltaIncorrectToCorrect, m.deltaCorrectToIncorrect, m.fixRate,
+         m.breakRate].map { 100 * $0 }
+    }
+
+    /// Formats the cells of a row (Δ with its sign, the edit ratio with three digits).
+    static func cells(_ m: SelfCorrectionMetrics) -> [String] {
+        percentages(m).enumerated().map { String(format: $0.offset == 2 ? "%+.1f" : "%.1f", $0.element) }
+            + [String(format: "%.3f", m.editDistanceRatio)]
+    }
+
     static func markdown(_ name: String, _ m: SelfCorrectionMetrics) -> String {
-        return String(format: "| %@ | %.1f | %.1f | %+.1f | %.1f | %.1f | %.3f |", name as NSString,
-                      100 * m.accuracyT1, 100 * m.accuracyT2, 100 * m.delta, 100 * m.deltaIncorrectToCorrect,
-                      100 * m.deltaCorrectToIncorrect, m.editDistanceRatio)
+        "| \(name) | " + cells(m).joined(separator: " | ") + " |"
     }
 
     var terminal: String { Self.terminal(name, metrics, seconds: seconds) }
 
     static func terminal(_ name: String, _ m: SelfCorrectionMetrics, seconds: Double?) -> String {
-        let cells = [String(format: "%.1f", 100 * m.accuracyT1), String(format: "%.1f", 100 * m.accuracyT2),
-                     String(format: "%+.1f", 100 * m.delta), String(format: "%.1f", 100 * m.deltaIncorrectToCorrect),
-                     String(format: "%.1f", 100 * m.deltaCorrectToIncorrect), String(format: "%.3f", m.editDistanceRatio),
-                     seconds.map { String(format: "%.0fs", $0) } ?? ""]
-        return line(name, cells)
+        line(name, cells(m) + [seconds.map { String(format: "%.0fs", $0) } ?? ""])
     }
 
-    static let terminalHeader = line("method", ["Acc@t1", "Acc@t2", "Δ", "i→c", "c→i", "edit", "time"])
+    static let terminalHeader = line("method", ["Acc@t1", "Acc@t2", "Δ", "i→c", "c→i", "fix", "break", "edit", "time"])
 
     static func line(_ name: String, _ cells: [String]) -> String {
         name.padding(toLength: 20, withPad: " ", startingAt: 0)

@@ -75,7 +75,7 @@ final class SelfCorrectionDemo {
                                            maxNewTokens: settings.maxNewTokens)
         let scores = try format.score(episodes, problems: heldOut, verifier: verifier)
         let row = DemoRow(name: "Self-Refine", metrics: SelfCorrectionMetrics(pairs: scores.pairs), mixed: nil,
-                          seconds: Date().timeIntervalSince(began))
+                          seconds: Date().timeIntervalSince(began), outcomes: AttemptOutcomes(pairs: scores.pairs).code)
         FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
         return row
     }
@@ -152,7 +152,7 @@ final class SelfCorrectionDemo {
                                                maxNewTokens: settings.maxNewTokens, seed: seed &+ 7).metrics
             : nil
         let row = DemoRow(name: name, metrics: result.metrics, mixed: mixed,
-                          seconds: Date().timeIntervalSince(began))
+                          seconds: Date().timeIntervalSince(began), outcomes: AttemptOutcomes(pairs: result.pairs).code)
         FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
         return row
     }

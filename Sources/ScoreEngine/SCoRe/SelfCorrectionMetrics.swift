@@ -53,6 +53,12 @@ public struct SelfCorrectionMetrics: Codable, Sendable, Equatable {
     public var deltaIncorrectToCorrect: Double
     /// Δc→i(t1, t2): fraction of all pairs right at t1 and wrong at t2.
     public var deltaCorrectToIncorrect: Double
+    /// Fix rate: of the pairs wrong at t1, the fraction right at t2 (Δi→c / (1 − Acc@t1); 0 when
+    /// every first attempt is right).
+    public var fixRate: Double
+    /// Break rate: of the pairs right at t1, the fraction wrong at t2 (Δc→i / Acc@t1; 0 when no
+    /// first attempt is right). Unlike Δc→i it does not grow with Acc@t1 itself.
+    public var breakRate: Double
     /// Fraction of pairs whose second attempt's tokens differ from the first's.
     public var changedFraction: Double
     /// Mean over pairs of levenshtein(tokens1, tokens2) / (len1 + len2) (0 for a pair of empty attempts).
@@ -99,6 +105,8 @@ public struct SelfCorrectionMetrics: Codable, Sendable, Equatable {
         delta = Double(correct2 - correct1) / n
         deltaIncorrectToCorrect = fraction { !$0.correct1 && $0.correct2 }
         deltaCorrectToIncorrect = fraction { $0.correct1 && !$0.correct2 }
+        fixRate = Self.rate(deltaIncorrectToCorrect, of: 1 - accuracyT1)
+        breakRate = Self.rate(deltaCorrectToIncorrect, of: accuracyT1)
         changedFraction = fraction { $0.tokens1 != $0.tokens2 }
         editDistanceRatio = mean { EditDistance.ratio($0.tokens1, $0.tokens2) }
         rewardMeanT1 = mean { Double($0.reward1) }
@@ -121,5 +129,42 @@ public struct SelfCorrectionMetrics: Codable, Sendable, Equatable {
         groupCount = turn2RewardsByGroup.count
         let zeroVariance = turn2RewardsByGroup.values.filter(\.allEqual).count
         zeroVarianceGroupFraction = groupCount == 0 ? 0 : Double(zeroVariance) / Double(groupCount)
+    }
+
+    /// `part / whole`, 0 when `whole` is 0.
+    static func rate(_ part: Double, of whole: Double) -> Double { whole > 0 ? part / whole : 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case count, groupCount, accuracyT1, accuracyT2, delta, deltaIncorrectToCorrect, deltaCorrectToIncorrect
+        case fixRate, breakRate, changedFraction, editDistanceRatio, rewardMeanT1, rewardStdT1, rewardMeanT2
+        case rewardStdT2, zeroVarianceGroupFraction, meanLengthT1, meanLengthT2, truncationRateT1, truncationRateT2
+    }
+
+    /// Decodes; the fix and break rates, absent from metrics written before they existed, are
+    /// derived from the accuracies and flips.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        count = try c.decode(Int.self, forKey: .count)
+        groupCount = try c.decode(Int.self, forKey: .groupCount)
+        accuracyT1 = try c.decode(Double.self, forKey: .accuracyT1)
+        accuracyT2 = try c.decode(Double.self, forKey: .accuracyT2)
+        delta = try c.decode(Double.self, forKey: .delta)
+        deltaIncorrectToCorrect = try c.decode(Double.self, forKey: .deltaIncorrectToCorrect)
+        deltaCorrectToIncorrect = try c.decode(Double.self, forKey: .deltaCorrectToIncorrect)
+        fixRate = try c.decodeIfPresent(Double.self, forKey: .fixRate)
+            ?? Self.rate(deltaIncorrectToCorrect, of: 1 - accuracyT1)
+        breakRate = try c.decodeIfPresent(Double.self, forKey: .breakRate)
+            ?? Self.rate(deltaCorrectToIncorrect, of: accuracyT1)
+        changedFraction = try c.decode(Double.self, forKey: .changedFraction)
+        editDistanceRatio = try c.decode(Double.self, forKey: .editDistanceRatio)
+        rewardMeanT1 = try c.decode(Double.self, forKey: .rewardMeanT1)
+        rewardStdT1 = try c.decode(Double.self, forKey: .rewardStdT1)
+        rewardMeanT2 = try c.decode(Double.self, forKey: .rewardMeanT2)
+        rewardStdT2 = try c.decode(Double.self, forKey: .rewardStdT2)
+        zeroVarianceGroupFraction = try c.decode(Double.self, forKey: .zeroVarianceGroupFraction)
+        meanLengthT1 = try c.decode(Double.self, forKey: .meanLengthT1)
+        meanLengthT2 = try c.decode(Double.self, forKey: .meanLengthT2)
+        truncationRateT1 = try c.decode(Double.self, forKey: .truncationRateT1)
+        truncationRateT2 = try c.decode(Double.self, forKey: .truncationRateT2)
     }
 }

@@ -9,14 +9,14 @@ public enum EvaluationProtocol: String, Codable, Sendable {
 
 extension Transformer {
     /// Two-attempt evaluation on `problems` (one episode each, in batches), scored by `verifier`.
-    /// Returns the metrics and the episodes. `batchSize` problems are sampled at once (nil: up to
+    /// Returns the metrics, the episodes and their scored pairs (in problem order). `batchSize` problems are sampled at once (nil: up to
     /// 256, as many as keep the KV cache within `memoryBudget` bytes). `progress(done, total)` after
     /// each batch; an error it throws stops the evaluation and reaches the caller.
     public func evaluateSelfCorrection(
         problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
         protocol evaluation: EvaluationProtocol = .greedy, maxNewTokens: Int, batchSize requested: Int? = nil,
         memoryBudget: Int = 1 << 30, seed: UInt64 = 0, progress: (Int, Int) throws -> Void = { _, _ in }
-    ) throws -> (metrics: SelfCorrectionMetrics, episodes: [Episode]) {
+    ) throws -> (metrics: SelfCorrectionMetrics, episodes: [Episode], pairs: [AttemptPair]) {
         let batchSize = requested ?? min(256, evaluationBatchLimit(problems: problems, format: format,
                                                                    maxNewTokens: maxNewTokens, memoryBudget: memoryBudget))
         guard batchSize > 0 else { throw ScoreError.invalidArgument("batch size must be positive") }
@@ -41,7 +41,7 @@ extension Transformer {
             try progress(end, problems.count)
             start = end
         }
-        return (SelfCorrectionMetrics(pairs: pairs), episodes)
+        return (SelfCorrectionMetrics(pairs: pairs), episodes, pairs)
     }
 
     /// The most problems whose two-attempt rollout keeps its KV cache within `memoryBudget` bytes

@@ -202,7 +202,7 @@ class StepStats(Structure):
 
 EVAL_RESULT_VALUES = (
     "acc_t1_pct", "acc_t2_pct", "delta_pct", "delta_i_to_c_pct", "delta_c_to_i_pct",
-    "changed_pct", "edit_distance_ratio",
+    "changed_pct", "edit_distance_ratio", "fix_rate_pct", "break_rate_pct",
 )
 
 

@@ -134,3 +134,5 @@ class EvalResult:
     delta_c_to_i_pct: float
     changed_pct: float
     edit_distance_ratio: float
+    fix_rate_pct: float
+    break_rate_pct: float

@@ -210,6 +210,10 @@ def test_evaluate_with_a_python_verifier_and_its_errors(trainer):
     trainer.set_verifier(lambda items: [1.0] * len(items))
     result = trainer.evaluate(PROMPTS, REFERENCES)
     assert result.acc_t1_pct == 100 and result.acc_t2_pct == 100
+    assert result.break_rate_pct == 0 and result.fix_rate_pct == 0
+    trainer.set_verifier(lambda items: [float(item.turn == 2) for item in items])
+    fixed = trainer.evaluate(PROMPTS, REFERENCES)
+    assert fixed.acc_t1_pct == 0 and fixed.fix_rate_pct == 100 and fixed.break_rate_pct == 0
 
     def broken(items):
         raise KeyError("no such answer")

@@ -415,9 +415,14 @@ typedef struct score_trainer score_trainer;
 #define SCORE_SHAPING_FLIP 1      /* r2 + alpha [r2 correct and r1 wrong] */
 #define SCORE_SHAPING_NONE 2      /* r2 */
 
-/* Per-token KL estimators, with d = log pi - log pi_ref. */
-#define SCORE_KL_K1 1             /* d */
-#define SCORE_KL_K3 3             /* exp(-d) + d - 1 (default) */
+/* How the KL penalty enters, with d = log pi - log pi_ref per sampled token. The paper penalises
+   KL(pi || pi_ref): K1_IN_REWARD follows its gradient exactly (the penalty is part of the return,
+   each token credited with beta * the sum of d over the rest of its turn), K2 per token; K3
+   follows the reverse KL(pi_ref || pi) per token; K1 has a zero-mean gradient (no pull). */
+#define SCORE_KL_K1 1             /* d, slope 1 */
+#define SCORE_KL_K2 2             /* d^2 / 2, slope d */
+#define SCORE_KL_K3 3             /* exp(-d) + d - 1, slope 1 - exp(-d) (default) */
+#define SCORE_KL_K1_IN_REWARD 4   /* d, in the return */
 
 /* Baselines subtracted from each turn's returns. */
 #define SCORE_BASELINE_LEAVE_ONE_OUT 0 /* mean of the other samples of the prompt (default) */
@@ -469,6 +474,10 @@ typedef struct score_trainer_options {
     int32_t lora_rank;
     float lora_alpha;          /* update scale numerator (alpha / rank); <= 0 (default) = 2 x rank */
     uint32_t lora_targets;     /* SCORE_LORA_* bits; 0 (default) = SCORE_LORA_ALL */
+    /* Second attempts sampled from each first attempt, 1...64; default 1. From 2 on, a second
+       attempt's baseline is the other second attempts of the same first attempt (a per-state
+       baseline), and a step has prompts x samples_per_prompt x second_attempts episodes. */
+    int32_t second_attempts;
 } score_trainer_options;
 
 SCORE_API void score_trainer_options_init(score_trainer_options *options);

@@ -124,14 +124,15 @@ private func stepCall(_ function: String, _ trainer: OpaquePointer?, _ prompts: 
             try Arguments.structSize(stats.pointee.struct_size, of: "score_step_stats",
                                      expected: MemoryLayout<score_step_stats>.size)
         }
-        let problems = try Trainer.problems(prompts, references, count: count)
-        let episodes = problems.count * trainer.engine.options.samplesPerPrompt
-        guard episodes <= Trainer.maximumEpisodes else {
-            throw APIFailure.invalid("\(problems.count) prompts × \(trainer.engine.options.samplesPerPrompt) samples is "
+        // The episode limit first, so that a count larger than the caller's arrays is refused unread.
+        let perPrompt = trainer.engine.options.episodesPerPrompt(trainer.engine.nextStage)
+        guard count <= Trainer.maximumEpisodes / perPrompt else {
+            throw APIFailure.invalid("\(count) prompts × \(perPrompt) episodes each is "
                                      + "more than \(Trainer.maximumEpisodes) episodes per step")
         }
+        let problems = try Trainer.problems(prompts, references, count: count)
         let result = try body(trainer.engine, problems)
-        try write(result, episodes: problems.count * trainer.engine.options.samplesPerPrompt, to: stats)
+        try write(result, episodes: result.metrics.count, to: stats)
     }
 }
 

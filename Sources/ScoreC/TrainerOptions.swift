@@ -21,7 +21,7 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
         grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
         first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed,
         micro_batch: Int32(d.microBatch ?? -1), memory_budget: UInt64(d.memoryBudget), lora_rank: 0, lora_alpha: 0,
-        lora_targets: 0)
+        lora_targets: 0, second_attempts: Int32(d.secondAttemptsPerFirst))
 }
 
 /// The engine's options for a score_trainer_options (NULL: defaults); every enum and range checked.
@@ -47,8 +47,12 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
     let estimator: KLEstimator
     switch o.kl_estimator {
     case SCORE_KL_K1: estimator = .k1
+    case SCORE_KL_K2: estimator = .k2
     case SCORE_KL_K3: estimator = .k3
-    default: throw APIFailure.invalid("unknown KL estimator \(o.kl_estimator) (expected SCORE_KL_K1 or SCORE_KL_K3)")
+    case SCORE_KL_K1_IN_REWARD: estimator = .k1InReward
+    default:
+        throw APIFailure.invalid(
+            "unknown KL estimator \(o.kl_estimator) (expected SCORE_KL_K1, SCORE_KL_K2, SCORE_KL_K3 or SCORE_KL_K1_IN_REWARD)")
     }
     let baseline: BaselineKind
     switch o.baseline {
@@ -68,6 +72,10 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
         throw APIFailure.invalid("samples_per_prompt is \(o.samples_per_prompt), at most 1024")
     }
     result.samplesPerPrompt = Int(o.samples_per_prompt)
+    guard o.second_attempts <= 64 else {
+        throw APIFailure.invalid("second_attempts is \(o.second_attempts), at most 64")
+    }
+    result.secondAttemptsPerFirst = Int(o.second_attempts)
     result.temperature = o.temperature
     if o.first_temperature.isNaN {
         throw APIFailure.invalid("first_temperature is NaN (use a negative value for 'same as temperature')")

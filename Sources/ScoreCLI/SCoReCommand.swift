@@ -37,12 +37,7 @@ struct SCoReCommand: ParsableCommand {
     @Option(help: "Prompts per RL step.") var prompts = 32
     @Option(help: "Samples per prompt.") var samples = 4
     @Option(help: "RL learning rate.") var learningRate: Float = 1e-4
-    @Option(help: "β1 (KL weight of both turns in Stage II, turn 2 in Stage I).") var beta1: Float = 0.01
-    @Option(help: "β2 (turn-1 KL weight in Stage I).") var beta2: Float = 1.0
-    @Option(help: "α (progress reward shaping).") var alpha: Float = 10
-    @Option(help: "Reward shaping: progress, flip, none.") var shaping = "progress"
-    @Flag(help: "Stage II: drop the part of the shaped turn-2 reward that depends on attempt 1 alone (−α·r1).")
-    var turn2StateBaseline = false
+    @OptionGroup var objective: ObjectiveArguments
     @Option(help: "Report held-out metrics every this many RL steps (0 = only after each stage).") var reportEvery = 0
     @Option(help: "Self-correction instruction.") var instruction = SelfCorrectionFormat.defaultInstruction
     @Option(help: "Evaluation problems (held out).") var evalCount = 500
@@ -145,9 +140,7 @@ struct SCoReCommand: ParsableCommand {
         options.samplesPerPrompt = samples
         options.firstAttemptTemperature = firstTemperature
         options.learningRate = learningRate
-        options.objective = ObjectiveOptions(beta1: beta1, beta2: beta2, alpha: alpha,
-                                             shaping: RewardShaping(rawValue: shaping) ?? .progress,
-                                             turn2StateBaseline: turn2StateBaseline)
+        try objective.apply(to: &options)
         options.plan = .score(stageI: stageI, stageII: stageII, rounds: rounds)
         options.seed = seed
         let trainer = try SCoReTrainer(policy: model, problems: task.selfCorrectionProblems(.train, fixedWidth: fixedWidth),

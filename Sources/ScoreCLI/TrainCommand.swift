@@ -19,9 +19,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate (AdamW).") var learningRate: Float = 1e-5
     @Option(help: "Sampling temperature during training.") var temperature: Float = 1
     @Option(help: "Maximum tokens per attempt.") var maxNewTokens = 128
-    @Option(help: "β1 (KL of turn 2 in Stage I, both turns in Stage II).") var beta1: Float = 0.01
-    @Option(help: "β2 (KL of turn 1 in Stage I).") var beta2: Float = 1.0
-    @Option(help: "α (Stage II progress shaping).") var alpha: Float = 10
+    @OptionGroup var objective: ObjectiveArguments
     @Option(help: "Seed of prompt choice and sampling.") var seed: UInt64 = 0
     @Option(help: "Episodes forwarded at once (gradients accumulate; default: as many as --memory-budget allows).")
     var microBatch: Int?
@@ -44,7 +42,7 @@ struct TrainCommand: ParsableCommand {
         options.temperature = temperature
         options.maxNewTokens = maxNewTokens
         options.seed = seed
-        options.objective = ObjectiveOptions(beta1: beta1, beta2: beta2, alpha: alpha)
+        try objective.apply(to: &options)
         options.microBatch = microBatch
         guard memoryBudget.isFinite, memoryBudget > 0, memoryBudget < 1e9 else {
             throw ValidationError("--memory-budget must be a positive number of GB (got \(memoryBudget))")

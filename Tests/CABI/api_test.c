@@ -537,7 +537,8 @@ static void test_defaults(void) {
               t.beta2 == 1.0f && t.alpha == 10.0f && t.shaping == SCORE_SHAPING_PROGRESS &&
               t.kl_estimator == SCORE_KL_K3 && t.baseline == SCORE_BASELINE_LEAVE_ONE_OUT &&
               t.learning_rate == 1e-4f && t.weight_decay == 0 && t.grad_clip == 1 && t.samples_per_prompt == 4 &&
-              t.temperature == 1 && t.first_temperature == -1 && t.max_new_tokens == 8 && t.seed == 0,
+              t.temperature == 1 && t.first_temperature == -1 && t.max_new_tokens == 8 && t.seed == 0 &&
+              t.second_attempts == 1,
           "score_trainer_options_init defaults differ from the header");
 }
 
@@ -1219,7 +1220,7 @@ static void test_trainer_create(void) {
         EXPECT_MSG(score_trainer_create(policy, &bad, &trainer), SCORE_ERR_INVALID_ARGUMENT, "struct");
     }
     /* One unknown enum value or out-of-range number per case. */
-    for (int which = 0; which < 31; which++) {
+    for (int which = 0; which < 33; which++) {
         score_trainer_options bad = options;
         const char *keyword = NULL, *name = "";
         switch (which) {
@@ -1228,8 +1229,8 @@ static void test_trainer_create(void) {
         case 2: SET(bad, shaping, 3); keyword = "shaping"; break;
         case 3: SET(bad, shaping, -1); keyword = "shaping"; break;
         case 4: SET(bad, kl_estimator, 0); keyword = "kl"; break;
-        case 5: SET(bad, kl_estimator, 2); keyword = "kl"; break; /* between K1 and K3 */
-        case 6: SET(bad, kl_estimator, 4); keyword = "kl"; break;
+        case 5: SET(bad, kl_estimator, 5); keyword = "kl"; break; /* past K1_IN_REWARD */
+        case 6: SET(bad, kl_estimator, -1); keyword = "kl"; break;
         case 7: SET(bad, baseline, 3); keyword = "baseline"; break;
         case 8: SET(bad, baseline, -1); keyword = "baseline"; break;
         case 9: SET(bad, rounds, 0); break;
@@ -1254,6 +1255,8 @@ static void test_trainer_create(void) {
         case 28: SET(bad, max_new_tokens, 0); break;
         case 29: SET(bad, rounds, -2); break;
         case 30: SET(bad, samples_per_prompt, -4); break;
+        case 31: SET(bad, second_attempts, 0); keyword = "secondAttempts"; break;
+        case 32: SET(bad, second_attempts, 65); keyword = "second_attempts"; break;
         }
         trainer = NULL;
         score_status status = (prime_last_error(), score_trainer_create(policy, &bad, &trainer));
@@ -2246,6 +2249,37 @@ static void test_memory_refusal(void) {
     score_policy_free(policy);
 }
 
+/* second_attempts = 3: every first attempt is continued three times, so a step has prompts x k x 3
+   episodes (and single-turn steps prompts x k); the episode limit counts them before any prompt is read. */
+static void test_second_attempts(void) {
+    score_policy *policy = make_policy(23);
+    score_trainer_options options = small_trainer_options();
+    options.second_attempts = 3;
+    score_trainer *trainer = make_trainer(policy, &options);
+    verifier_log log;
+    verifier_log_reset(&log, prompts_a, references_a, 2);
+    EXPECT(score_trainer_set_verifier(trainer, hash_verifier, &log), SCORE_OK);
+    score_step_stats stats = {.struct_size = sizeof stats};
+    if (EXPECT(score_trainer_step(trainer, prompts_a, references_a, 2, &stats), SCORE_OK)) {
+        const size_t episodes = 2 * (size_t)options.samples_per_prompt * 3;
+        CHECK(stats.episodes == (int32_t)episodes && log.items_t1 == episodes && log.items_t2 == episodes &&
+                  log.malformed == 0,
+              "episodes %d, verified %zu + %zu items (%d malformed), expected %zu each", stats.episodes,
+              log.items_t1, log.items_t2, log.malformed, episodes);
+    }
+    /* 65536 / (2 x 3) prompts are too many episodes: refused without reading the (short) arrays. */
+    EXPECT_MSG(score_trainer_step(trainer, prompts_a, references_a, 65536 / 6 + 1, NULL), SCORE_ERR_INVALID_ARGUMENT,
+               "episodes");
+    score_trainer_free(trainer);
+    options.plan = SCORE_PLAN_SINGLE_TURN;
+    options.single_turn_steps = 1;
+    trainer = make_trainer(policy, &options);
+    if (EXPECT(score_trainer_step(trainer, prompts_a, references_a, 2, &stats), SCORE_OK))
+        CHECK(stats.episodes == 2 * options.samples_per_prompt, "single-turn episodes %d", stats.episodes);
+    score_trainer_free(trainer);
+    score_policy_free(policy);
+}
+
 int main(void) {
     /* Before anything failed, the message is empty. */
     const char *first_message = score_last_error();
@@ -2291,6 +2325,7 @@ int main(void) {
     RUN(test_save_resume());
     RUN(test_lora());
     RUN(test_memory_refusal());
+    RUN(test_second_attempts());
     RUN(test_handles());
     score_policy_free(policy);
     RUN(test_absurd_shapes());

@@ -3,6 +3,9 @@
 public struct Episode: Sendable {
     /// Index of the prompt in the batch; the k samples of one prompt share it.
     public var group: Int
+    /// Index of attempt 1 in the batch: episodes that continue the same first attempt (several
+    /// second attempts of it) share it; otherwise each episode has its own.
+    public var firstAttempt: Int
     /// Context of attempt 1.
     public var prompt: [Int]
     /// Attempt 1 as sampled, with its per-token log-probs.

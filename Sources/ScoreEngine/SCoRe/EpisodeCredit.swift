@@ -13,19 +13,29 @@ public struct EpisodeCredit: Sendable, Equatable {
     /// Number of episodes.
     public var count: Int { returns1.count }
 
-    /// The credit of episodes with rewards `rewards1[e]`, `rewards2[e]` and prompt `groups[e]`.
-    /// Throws `invalidArgument` on mismatched sizes or invalid options, `nonFinite` on a
+    /// The credit of episodes with rewards `rewards1[e]`, `rewards2[e]`, prompt `groups[e]` and
+    /// first attempt `firstAttempts[e]` (nil: each episode its own). When some first attempt is
+    /// continued by several episodes, the baseline is per state: a turn-1 return counts once per
+    /// first attempt among the prompt's first attempts, and a turn-2 return is compared with the
+    /// other second attempts of the same first attempt (its state) only. Throws `invalidArgument` on
+    /// mismatched sizes, a first attempt shared across prompts, or invalid options; `nonFinite` on a
     /// non-finite reward or an overflowing return.
-    public init(rewards1: [Float], rewards2: [Float], groups: [Int], stage: TrainingStage,
-                options: ObjectiveOptions) throws {
+    public init(rewards1: [Float], rewards2: [Float], groups: [Int], firstAttempts: [Int]? = nil,
+                stage: TrainingStage, options: ObjectiveOptions) throws {
         try options.validate()
         let n = rewards1.count
         guard n >= 1 else { throw ScoreError.invalidArgument("the objective needs at least one episode") }
-        guard rewards2.count == n, groups.count == n else {
+        guard rewards2.count == n, groups.count == n, (firstAttempts?.count ?? n) == n else {
             throw ScoreError.invalidArgument(
-                "\(n) episodes need as many rewards and groups (got \(n) turn-1 rewards, "
-                + "\(rewards2.count) turn-2 rewards, \(groups.count) groups)")
+                "\(n) episodes need as many rewards, groups and first attempts (got \(n) turn-1 rewards, "
+                + "\(rewards2.count) turn-2 rewards, \(groups.count) groups, \(firstAttempts?.count ?? n) first attempts)")
         }
+        let states = firstAttempts ?? Array(0..<n)
+        var promptOfState = [Int: Int]()
+        for (state, group) in zip(states, groups) where promptOfState.updateValue(group, forKey: state) ?? group != group {
+            throw ScoreError.invalidArgument("first attempt \(state) belongs to two prompts")
+        }
+        let continued = Set(states).count < n
         var returns1 = [Float](), returns2 = [Float]()
         returns1.reserveCapacity(n)
         returns2.reserveCapacity(n)
@@ -42,8 +52,10 @@ public struct EpisodeCredit: Sendable, Equatable {
         }
         self.returns1 = returns1
         self.returns2 = returns2
-        advantages1 = SCoReObjective.advantages(returns: returns1, groups: groups, baseline: options.baseline)
-        advantages2 = SCoReObjective.advantages(returns: returns2, groups: groups, baseline: options.baseline)
+        advantages1 = SCoReObjective.advantages(returns: returns1, groups: groups, samples: states,
+                                                baseline: options.baseline)
+        advantages2 = SCoReObjective.advantages(returns: returns2, groups: continued ? states : groups,
+                                                baseline: options.baseline)
         self.stage = stage
         self.options = options
     }
@@ -79,9 +91,12 @@ public struct ObjectiveSums: Sendable {
         let scale = 1 / Double(credit.count)
         var dLogProbs = [Float](repeating: 0, count: policy.count)
         var loss = 0.0
+        let inReward = options.klEstimator == .k1InReward
         for (span, e) in zip(spans, episodes) {
             let a1 = Double(credit.advantages1[e]), a2 = Double(credit.advantages2[e])
-            for i in span {
+            // Backwards, so that each turn's KL penalty still to come is known (k1InReward).
+            var penaltyToGo = (turn1: 0.0, turn2: 0.0)
+            for i in span.reversed() {
                 let turn = turns[i]
                 guard turn <= 2 else { throw ScoreError.invalidArgument("position \(i) has turn label \(turn), not 0...2") }
                 if turn == 0 { continue }
@@ -98,8 +113,13 @@ public struct ObjectiveSums: Sendable {
                 if turn == 1 { kl1 += value; tokens1 += 1 } else { kl2 += value; tokens2 += 1 }
                 if turn == 2 && !trainTurn2 { continue }
                 let advantage = turn == 1 ? a1 : a2, beta = turn == 1 ? beta1 : beta2
+                var credited = -advantage + beta * slope
+                if inReward {
+                    if turn == 1 { penaltyToGo.turn1 += beta * d } else { penaltyToGo.turn2 += beta * d }
+                    credited += turn == 1 ? penaltyToGo.turn1 : penaltyToGo.turn2
+                }
                 loss += -advantage * Double(logProb) + beta * value
-                dLogProbs[i] = Float((-advantage + beta * slope) * scale)
+                dLogProbs[i] = Float(credited * scale)
             }
         }
         guard loss.isFinite, dLogProbs.allSatisfy(\.isFinite) else {

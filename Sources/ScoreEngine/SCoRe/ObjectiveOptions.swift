@@ -9,22 +9,35 @@ public enum TrainingStage: String, Codable, Sendable {
     case singleTurn
 }
 
-/// Per-token estimator of KL(π‖π_ref) from d = log π(token) − log π_ref(token) (Schulman 2020).
+/// How the KL penalty against the reference enters the objective, from d = log π(token) −
+/// log π_ref(token) of each sampled token (estimators after Schulman 2020).
 ///
-/// The objective adds β·KL to the loss and differentiates it per token with respect to log π of
-/// the sampled token. With `k1` that derivative is the constant 1, whose expectation under
-/// π is zero (E_π[∇log π] = 0): it only adds noise and does not pull the policy back. With `k3`
-/// the derivative 1 − π_ref/π has expectation ∇KL(π_ref‖π), a true divergence minimised at
-/// π = π_ref; hence `k3` is the default.
-public enum KLEstimator: String, Codable, Sendable {
-    /// d (unbiased for KL(π‖π_ref), can be negative per token); ∂/∂log π = 1.
+/// The paper penalises KL(π‖π_ref). Each case names the divergence its expected gradient follows:
+/// - `k1InReward`: the penalty is part of the return. Token t is credited with
+///   β·Σ_{t' ≥ t} d_{t'} over the rest of its turn, so the expected gradient is that of the turn's
+///   sequence-level KL(π‖π_ref), including the effect of each token on the later ones. The
+///   paper's divergence, exactly in expectation.
+/// - `k2`: the slope d per token, the expected gradient of each position's KL(π‖π_ref) given its
+///   prefix (not the effect on later positions). Same direction as the paper's, per token.
+/// - `k3`: the slope 1 − π_ref/π per token, the expected gradient of KL(π_ref‖π) given the prefix:
+///   the reverse direction, mass-covering. The default (it was the first that worked here).
+/// - `k1`: the slope 1, whose expectation under π is zero (E_π[∇log π] = 0): no pull towards the
+///   reference at all, noise only. Kept to measure that.
+/// Every case reports the same kind of value per token in the statistics: d for k1 and
+/// k1InReward, d²/2 for k2, exp(−d) + d − 1 for k3.
+public enum KLEstimator: String, Codable, Sendable, CaseIterable {
+    /// Value d, slope 1.
     case k1
-    /// exp(−d) + d − 1 (unbiased for KL(π‖π_ref), never negative); ∂/∂log π = 1 − exp(−d).
+    /// Value d²/2, slope d: KL(π‖π_ref) per token.
+    case k2
+    /// Value exp(−d) + d − 1, slope 1 − exp(−d): KL(π_ref‖π) per token.
     case k3
+    /// Value d as a penalty in the return: KL(π‖π_ref) of the whole turn.
+    case k1InReward
 }
 
 /// Baseline subtracted from each turn's returns to form that turn's advantages.
-public enum BaselineKind: String, Codable, Sendable {
+public enum BaselineKind: String, Codable, Sendable, CaseIterable {
     /// A_i = R_i − mean of the other samples of the same prompt (RLOO). A prompt with a single
     /// sample has no others: its advantage is its return (no baseline).
     case leaveOneOut
@@ -35,7 +48,7 @@ public enum BaselineKind: String, Codable, Sendable {
 }
 
 /// How the second-turn reward is shaped in Stage II.
-public enum RewardShaping: String, Codable, Sendable {
+public enum RewardShaping: String, Codable, Sendable, CaseIterable {
     /// r̂2 = r2 + α·(r2 − r1) (paper Eq. 5): rewards progress, penalises regressions.
     case progress
     /// r̂2 = r2 + α·1[r2 correct ∧ r1 incorrect], "correct" meaning r ≥ 0.5

@@ -106,19 +106,30 @@ public enum SCoReObjective {
     public static func trainsSecondTurn(_ stage: TrainingStage) -> Bool { stage != .singleTurn }
 
     /// Advantages of `returns` (one per episode) under `baseline`; `groups[i]` is the prompt of
-    /// episode i (any integers; equal means same prompt). `groups` must match `returns` in length.
-    public static func advantages(returns: [Float], groups: [Int], baseline: BaselineKind) -> [Float] {
+    /// episode i (any integers; equal means same prompt). Episodes with equal `samples[i]` are
+    /// copies of one sample (one first attempt continued several times) and count once in a
+    /// baseline, so a sample's own return never enters its baseline; nil: every episode is its own
+    /// sample. `groups` (and `samples`) must match `returns` in length.
+    public static func advantages(returns: [Float], groups: [Int], samples: [Int]? = nil,
+                                  baseline: BaselineKind) -> [Float] {
+        let samples = samples ?? Array(returns.indices)
+        // Each distinct sample's return, once.
+        var seen = Set<Int>()
+        var distinct = [(group: Int, value: Double)]()
+        for (i, sample) in samples.enumerated() where seen.insert(sample).inserted {
+            distinct.append((groups[i], Double(returns[i])))
+        }
         switch baseline {
         case .none:
             return returns
         case .batchMean:
-            guard !returns.isEmpty else { return [] }
-            let mean = returns.reduce(0.0) { $0 + Double($1) } / Double(returns.count)
+            guard !distinct.isEmpty else { return [] }
+            let mean = distinct.reduce(0.0) { $0 + $1.value } / Double(distinct.count)
             return returns.map { Float(Double($0) - mean) }
         case .leaveOneOut:
             var sums: [Int: Double] = [:], counts: [Int: Int] = [:]
-            for (r, g) in zip(returns, groups) {
-                sums[g, default: 0] += Double(r)
+            for (g, r) in distinct {
+                sums[g, default: 0] += r
                 counts[g, default: 0] += 1
             }
             return zip(returns, groups).map { r, g in
@@ -135,22 +146,28 @@ public enum SCoReObjective {
         Float(klValue(Double(logProb) - Double(referenceLogProb), estimator))
     }
 
-    /// ∂KL/∂log π of the per-token estimate (the reference is frozen).
+    /// ∂KL/∂log π of the per-token estimate (the reference is frozen); 0 for `k1InReward`, whose
+    /// penalty reaches log π through the return.
     public static func klGradient(logProb: Float, referenceLogProb: Float, estimator: KLEstimator) -> Float {
         Float(klSlope(Double(logProb) - Double(referenceLogProb), estimator))
     }
 
     static func klValue(_ d: Double, _ estimator: KLEstimator) -> Double {
         switch estimator {
-        case .k1: return d
+        case .k1, .k1InReward: return d
+        case .k2: return d * d / 2
         case .k3: return expm1(-d) + d  // exp(−d) − 1 + d without cancellation near d = 0
         }
     }
 
+    /// The token's own slope; `k1InReward` has none (its penalty is credited through the return,
+    /// see `ObjectiveSums.add`).
     static func klSlope(_ d: Double, _ estimator: KLEstimator) -> Double {
         switch estimator {
         case .k1: return 1
+        case .k2: return d
         case .k3: return -expm1(-d)  // 1 − exp(−d)
+        case .k1InReward: return 0
         }
     }
 

@@ -44,6 +44,11 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     public var promptsPerStep: Int = 32
     /// Samples per prompt (k); the leave-one-out baseline needs k >= 2.
     public var samplesPerPrompt: Int = 4
+    /// Second attempts sampled from each first attempt (m). At 2 or more the turn-2 baseline is per
+    /// state: the other second attempts of the same first attempt (see `EpisodeCredit`), so a
+    /// second attempt is credited for what it adds to its own first attempt. A step then has
+    /// prompts × k × m episodes. Single-turn steps sample one attempt per sample whatever m.
+    public var secondAttemptsPerFirst: Int = 1
     /// Sampling temperature of both attempts during training.
     public var temperature: Float = 1
     /// A different temperature for attempt 1 only (nil: `temperature`). Below 1 the first attempts
@@ -79,8 +84,19 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Episodes a step samples per prompt in `stage`: k, times m unless single-turn.
+    public func episodesPerPrompt(_ stage: TrainingStage) -> Int {
+        stage == .singleTurn ? samplesPerPrompt : samplesPerPrompt * secondAttemptsPerFirst
+    }
+
+    /// The most episodes per prompt any step of the plan samples.
+    public var largestEpisodesPerPrompt: Int {
+        if case .singleTurn = plan { return samplesPerPrompt }
+        return samplesPerPrompt * secondAttemptsPerFirst
+    }
+
     enum CodingKeys: String, CodingKey {
-        case promptsPerStep, samplesPerPrompt, temperature, firstAttemptTemperature, maxNewTokens, learningRate
+        case promptsPerStep, samplesPerPrompt, secondAttemptsPerFirst, temperature, firstAttemptTemperature, maxNewTokens, learningRate
         case adamW, gradientClipNorm, objective, plan, seed, microBatch, memoryBudget, lora
     }
 
@@ -90,6 +106,8 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         let d = SCoReOptions()
         promptsPerStep = try c.decodeIfPresent(Int.self, forKey: .promptsPerStep) ?? d.promptsPerStep
         samplesPerPrompt = try c.decodeIfPresent(Int.self, forKey: .samplesPerPrompt) ?? d.samplesPerPrompt
+        secondAttemptsPerFirst = try c.decodeIfPresent(Int.self, forKey: .secondAttemptsPerFirst)
+            ?? d.secondAttemptsPerFirst
         temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? d.temperature
         firstAttemptTemperature = try c.decodeIfPresent(Float.self, forKey: .firstAttemptTemperature)
         maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? d.maxNewTokens
@@ -106,8 +124,9 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
 
     /// Throws `ScoreError.invalidArgument` naming the first bad setting.
     public func validate() throws {
-        guard promptsPerStep >= 1, samplesPerPrompt >= 1 else {
-            throw ScoreError.invalidArgument("SCoRe: promptsPerStep and samplesPerPrompt must be at least 1")
+        guard promptsPerStep >= 1, samplesPerPrompt >= 1, secondAttemptsPerFirst >= 1 else {
+            throw ScoreError.invalidArgument(
+                "SCoRe: promptsPerStep, samplesPerPrompt and secondAttemptsPerFirst must be at least 1")
         }
         guard temperature.isFinite, temperature >= 0, maxNewTokens >= 1,
               (firstAttemptTemperature.map { $0.isFinite && $0 >= 0 } ?? true) else {

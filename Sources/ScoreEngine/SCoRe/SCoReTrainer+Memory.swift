@@ -8,8 +8,7 @@ extension SCoReTrainer {
 
     /// Prompts sampled at once: as many as keep their rollout within the memory budget (at least 1).
     func rolloutPrompts(longestPrompt: Int) -> Int {
-        let k = options.samplesPerPrompt
-        let one = MemoryEstimate.rollout(config: policy.config, slots: k,
+        let one = MemoryEstimate.rollout(config: policy.config, slots: options.largestEpisodesPerPrompt,
                                          capacity: longestEpisode(longestPrompt: longestPrompt), prefillRows: longestPrompt)
         return max(1, options.memoryBudget / max(1, one))
     }
@@ -54,9 +53,9 @@ extension SCoReTrainer {
     public func estimatedPeakBytes(longestPrompt: Int) -> Int {
         let episode = longestEpisode(longestPrompt: longestPrompt)
         let prompts = min(rolloutPrompts(longestPrompt: longestPrompt), options.promptsPerStep)
-        let rollout = MemoryEstimate.rollout(config: policy.config, slots: prompts * options.samplesPerPrompt,
+        let rollout = MemoryEstimate.rollout(config: policy.config, slots: prompts * options.largestEpisodesPerPrompt,
                                              capacity: episode, prefillRows: prompts * longestPrompt)
-        let episodes = options.promptsPerStep * options.samplesPerPrompt
+        let episodes = options.promptsPerStep * options.largestEpisodesPerPrompt
         let pass = MemoryEstimate.trainingPass(config: policy.config,
                                                sequences: min(episodes, microBatchSize(longestEpisode: episode)),
                                                seqLen: episode, checkpointed: checkpointsActivations(longestEpisode: episode))

@@ -195,7 +195,8 @@ public final class SCoReTrainer {
         try progress?(.verify, episodes.count, episodes.count)
         let credit = try EpisodeCredit(
             rewards1: scores.rewards1, rewards2: stage == .singleTurn ? scores.rewards1.map { _ in 0 } : scores.rewards2,
-            groups: episodes.map(\.group), stage: stage, options: options.objective)
+            groups: episodes.map(\.group), firstAttempts: episodes.map(\.firstAttempt), stage: stage,
+            options: options.objective)
 
         // Micro-batches: each is forwarded by the reference (into the policy's activation buffers),
         // then by the policy, and back-propagated; their gradients add up to the whole batch's.
@@ -236,25 +237,30 @@ public final class SCoReTrainer {
         pending = Pending(stats: stats, generator: draw, start: startTime, tokens: tokens)
     }
 
-    /// Both attempts of `samplesPerPrompt` episodes per prompt, sampled a chunk of prompts at a time
-    /// so that one chunk's KV cache stays within the memory budget; episode groups index `prompts`.
+    /// Both attempts of `samplesPerPrompt` first attempts per prompt (each continued
+    /// `secondAttemptsPerFirst` times), sampled a chunk of prompts at a time so that one chunk's KV
+    /// cache stays within the memory budget; episode groups index `prompts`, first attempts are
+    /// numbered across the batch.
     private func sampleEpisodes(prompts: [[Int]], stage: TrainingStage,
                                 generator: inout RandomGenerator) throws -> [Episode] {
-        let k = options.samplesPerPrompt
+        let k = options.samplesPerPrompt, perPrompt = options.episodesPerPrompt(stage)
         let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens)
         let first = format.attemptSampling(temperature: options.firstAttemptTemperature ?? options.temperature,
                                            maxNewTokens: options.maxNewTokens)
         let chunk = rolloutPrompts(longestPrompt: prompts.map(\.count).max() ?? 1)
         var episodes = [Episode]()
-        episodes.reserveCapacity(prompts.count * k)
+        episodes.reserveCapacity(prompts.count * perPrompt)
         for start in stride(from: 0, to: prompts.count, by: chunk) {
             let end = min(prompts.count, start + chunk)
             var part = try policy.rollout(
-                prompts: Array(prompts[start..<end]), samplesPerPrompt: k, format: format, turn1: first,
-                turn2: stage == .singleTurn ? nil : sampling, generator: &generator)
-            for i in part.indices { part[i].group += start }
+                prompts: Array(prompts[start..<end]), samplesPerPrompt: k, secondAttempts: options.secondAttemptsPerFirst,
+                format: format, turn1: first, turn2: stage == .singleTurn ? nil : sampling, generator: &generator)
+            for i in part.indices {
+                part[i].group += start
+                part[i].firstAttempt += start * k
+            }
             episodes += part
-            try progress?(.rollout, episodes.count, prompts.count * k)
+            try progress?(.rollout, episodes.count, prompts.count * perPrompt)
         }
         return episodes
     }

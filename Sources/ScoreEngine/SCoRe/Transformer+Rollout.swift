@@ -2,17 +2,24 @@
 /// sample slots; attempt 2 continues from the cache of attempt 1 with only the last token of
 /// attempt 1 and the instruction appended, so no prefix is recomputed.
 extension Transformer {
-    /// Samples `samplesPerPrompt` episodes per prompt. `turn2 == nil` gives single-attempt episodes.
-    /// Episodes come out grouped by prompt: prompt p's samples are p·k ..< (p+1)·k.
+    /// Samples `samplesPerPrompt` first attempts per prompt and `secondAttempts` second attempts of
+    /// each. `turn2 == nil` gives single-attempt episodes (one per first attempt). Episodes come out
+    /// grouped by prompt, then by first attempt: prompt p's are p·k·m ..< (p+1)·k·m, and episode e
+    /// continues first attempt e / m (`Episode.firstAttempt`).
     public func rollout(
-        prompts: [[Int]], samplesPerPrompt k: Int, format: SelfCorrectionFormat,
+        prompts: [[Int]], samplesPerPrompt k: Int, secondAttempts: Int = 1, format: SelfCorrectionFormat,
         turn1: SamplingOptions, turn2: SamplingOptions?, generator: inout RandomGenerator
     ) throws -> [Episode] {
         guard !prompts.isEmpty else { return [] }
-        let (cache, first) = try sampleFirstAttempts(prompts: prompts, samplesPerPrompt: k, format: format,
+        guard secondAttempts >= 1 else {
+            throw ScoreError.invalidArgument("second attempts per first attempt must be at least 1 (got \(secondAttempts))")
+        }
+        let m = turn2 == nil ? 1 : secondAttempts
+        let (cache, first) = try sampleFirstAttempts(prompts: prompts, samplesPerPrompt: k, copies: m, format: format,
                                                      turn1: turn1, turn2: turn2, generator: &generator)
         var episodes = first.indices.map {
-            Episode(group: $0 / k, prompt: prompts[$0 / k], attempt1: first[$0], instruction: [], attempt2: nil)
+            Episode(group: $0 / (k * m), firstAttempt: $0 / m, prompt: prompts[$0 / (k * m)], attempt1: first[$0],
+                    instruction: [], attempt2: nil)
         }
         guard let turn2 else { return episodes }
         let second = try sampleSecondAttempts(slots: Array(first.indices), after: first, cache: cache, format: format,
@@ -25,14 +32,18 @@ extension Transformer {
     }
 
     /// Attempt 1 of two-attempt rollouts: validates the request, makes a cache sized for both
-    /// attempts (`turn2 == nil`: attempt 1 only), prefills each prompt once, copies it to its k
-    /// slots (prompt p's samples are slots p·k ..< (p+1)·k) and samples attempt 1 on every slot.
-    /// The cache is left ready for `sampleSecondAttempts` on any subset of the slots.
+    /// attempts (`turn2 == nil`: attempt 1 only) with `copies` slots per sample, prefills each
+    /// prompt once, copies it to its k·copies slots (prompt p's are p·k·copies ..< (p+1)·k·copies),
+    /// samples attempt 1 on the first slot of each sample's copies and copies it (cache and
+    /// generation) to the others. The cache is left ready for `sampleSecondAttempts` on any subset
+    /// of the slots; the attempts are indexed by slot.
     func sampleFirstAttempts(
-        prompts: [[Int]], samplesPerPrompt k: Int, format: SelfCorrectionFormat, turn1: SamplingOptions,
-        turn2: SamplingOptions?, generator: inout RandomGenerator
+        prompts: [[Int]], samplesPerPrompt k: Int, copies: Int = 1, format: SelfCorrectionFormat,
+        turn1: SamplingOptions, turn2: SamplingOptions?, generator: inout RandomGenerator
     ) throws -> (cache: KVCache, attempts: [Generation]) {
-        guard k >= 1 else { throw ScoreError.invalidArgument("samples per prompt must be at least 1 (got \(k))") }
+        guard k >= 1, copies >= 1 else {
+            throw ScoreError.invalidArgument("samples per prompt and copies must be at least 1 (got \(k), \(copies))")
+        }
         guard !prompts.isEmpty else { throw ScoreError.invalidArgument("no prompts to sample") }
         guard turn1.maxNewTokens >= 1, (turn2?.maxNewTokens ?? 1) >= 1 else {
             throw ScoreError.invalidArgument("each attempt needs maxNewTokens >= 1")
@@ -48,19 +59,31 @@ extension Transformer {
                 "an episode may need \(needed) tokens (prompt \(longest) + attempts + instruction), "
                 + "more than the model's context of \(config.maxSeqLen)")
         }
-        let cache = try makeCache(slots: prompts.count * k, capacity: needed)
+        let perPrompt = k * copies
+        let cache = try makeCache(slots: prompts.count * perPrompt, capacity: needed)
         let v = config.vocabSize
-        let prefill = try decode(slots: prompts.indices.map { $0 * k }, tokens: prompts, cache: cache)
+        let prefill = try decode(slots: prompts.indices.map { $0 * perPrompt }, tokens: prompts, cache: cache)
         var logits = [Float]()
         logits.reserveCapacity(prompts.count * k * v)
+        var sampled = [Int]()
         for p in prompts.indices {
             for sample in 0..<k {
-                if sample > 0 { try cache.copySlot(p * k, to: p * k + sample) }
+                let slot = (p * k + sample) * copies
+                try cache.copySlot(p * perPrompt, to: slot)
+                sampled.append(slot)
                 logits += prefill[(p * v)..<((p + 1) * v)]
             }
         }
-        let attempts = try continueGeneration(slots: Array(0..<(prompts.count * k)), logits: logits, cache: cache,
-                                              options: turn1, tokenizer: format.tokenizer, generator: &generator)
+        let generated = try continueGeneration(slots: sampled, logits: logits, cache: cache, options: turn1,
+                                               tokenizer: format.tokenizer, generator: &generator)
+        var attempts = [Generation]()
+        attempts.reserveCapacity(prompts.count * perPrompt)
+        for (slot, attempt) in zip(sampled, generated) {
+            for copy in 0..<copies {
+                if copy > 0 { try cache.copySlot(slot, to: slot + copy) }
+                attempts.append(attempt)
+            }
+        }
         return (cache, attempts)
     }
 

@@ -170,6 +170,7 @@ class TrainerOptions(Structure):
         ("lora_rank", c_int32),
         ("lora_alpha", c_float),
         ("lora_targets", c_uint32),
+        ("second_attempts", c_int32),
     ]
 
 

@@ -13,7 +13,7 @@ from .types import EvalResult, SFTExample, Stage, StepStats
 
 PLANS = {"score": 0, "single_turn": 1}
 SHAPINGS = {"progress": 0, "flip": 1, "none": 2}
-KL_ESTIMATORS = {"k1": 1, "k3": 3}
+KL_ESTIMATORS = {"k1": 1, "k2": 2, "k3": 3, "k1_in_reward": 4}
 BASELINES = {"leave_one_out": 0, "batch_mean": 1, "none": 2}
 BUILTIN_VERIFIERS = {"exact_match": 0, "final_answer": 1, "arithmetic": 2}
 EVAL_PROTOCOLS = {"greedy": 0, "mixed": 1}
@@ -88,13 +88,14 @@ class Trainer(Closable):
     Keyword options mirror ``score_trainer_options`` (unset ones keep the library's defaults):
     ``plan`` ("score" | "single_turn"), ``stage_i_steps``, ``stage_ii_steps``, ``rounds``,
     ``single_turn_steps``, ``beta1``, ``beta2``, ``alpha``, ``shaping`` ("progress" | "flip" |
-    "none"), ``kl_estimator`` ("k1" | "k3"), ``baseline`` ("leave_one_out" | "batch_mean" |
+    "none"), ``kl_estimator`` ("k1" | "k2" | "k3" | "k1_in_reward"), ``baseline`` ("leave_one_out" | "batch_mean" |
     "none"), ``turn2_state_baseline``, ``learning_rate``, ``weight_decay``, ``grad_clip``, ``samples_per_prompt``,
     ``temperature``, ``first_temperature``, ``max_new_tokens``, ``seed``, ``micro_batch`` (episodes
     forwarded at once; -1, the default, = chosen from ``memory_budget``), ``memory_budget`` (bytes for activations
     and rollout caches), ``lora_rank`` (> 0 trains LoRA adapters on the frozen policy; the reference
     is then the base with adapters off), ``lora_alpha`` (default 2 x rank), ``lora_targets`` (names
-    among "q", "k", "v", "o", "gate", "up", "down", default all).
+    among "q", "k", "v", "o", "gate", "up", "down", default all), ``second_attempts`` (second attempts per first
+    attempt; from 2 on the turn-2 baseline is per first attempt).
 
     The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing
     the policy closes its trainers). Until :meth:`set_verifier` or :meth:`use_builtin_verifier`,

@@ -186,6 +186,15 @@ def test_named_options(policy):
         assert trainer.step(PROMPTS, REFERENCES).stage == libscore.Stage.SINGLE_TURN
 
 
+def test_second_attempts_and_the_kl_in_the_reward(policy):
+    with libscore.Trainer(policy, second_attempts=2, kl_estimator="k1_in_reward", **FAST_TRAINING) as trainer:
+        trainer.set_verifier(varied_rewards)
+        stats = trainer.step(PROMPTS, REFERENCES)
+        assert stats.episodes == len(PROMPTS) * FAST_TRAINING["samples_per_prompt"] * 2
+    with pytest.raises(libscore.InvalidArgumentError, match="second_attempts"):
+        libscore.Trainer(policy, second_attempts=65)
+
+
 def test_stages_follow_the_plan(policy):
     with libscore.Trainer(policy, stage_i_steps=1, stage_ii_steps=1, **FAST_TRAINING) as trainer:
         trainer.set_verifier(varied_rewards)

@@ -47,7 +47,8 @@ extension Transformer {
                 active = still
             }
             for slot in slots {
-                episodes.append(Episode(group: start + slot, prompt: prompts[slot], attempt1: first[slot],
+                episodes.append(Episode(group: start + slot, firstAttempt: start + slot, prompt: prompts[slot],
+                                        attempt1: first[slot],
                                         instruction: instructions[slot], attempt2: current[slot]))
             }
         }

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import ScoreEngine
+
+/// The objective's switches, shared by the commands that run SCoRe.
+struct ObjectiveArguments: ParsableArguments {
+    @Option(help: "β1 (KL weight of turn 2 in Stage I, of both turns in Stage II).") var beta1: Float = 0.01
+    @Option(help: "β2 (KL weight of turn 1 in Stage I).") var beta2: Float = 1.0
+    @Option(help: "α (Stage II reward shaping).") var alpha: Float = 10
+    @Option(help: "Stage II reward shaping: progress, flip or none.") var shaping = "progress"
+    @Option(help: "KL penalty: k3 (reverse KL per token), k2 (forward per token), k1-in-reward (forward KL of the turn, in the return: the paper's), k1 (no pull).")
+    var kl = "k3"
+    @Option(help: "Baseline of each turn's returns: leave-one-out, batch-mean or none.") var baseline = "leave-one-out"
+    @Flag(help: "Stage II: drop the part of the shaped turn-2 reward that depends on attempt 1 alone (−α·r1).")
+    var turn2StateBaseline = false
+    @Option(help: "Second attempts per first attempt; from 2 on, each is compared with its siblings (per-state baseline).")
+    var secondAttempts = 1
+
+    /// Checked when the command line is parsed, before any work.
+    func validate() throws {
+        try objective().validate()
+        guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1 (got \(secondAttempts))") }
+    }
+
+    /// The objective options these arguments name; unknown names are a validation error.
+    func objective() throws -> ObjectiveOptions {
+        ObjectiveOptions(beta1: beta1, beta2: beta2, alpha: alpha,
+                         shaping: try Self.choice(shaping, RewardShaping.allCases, "--shaping"),
+                         klEstimator: try Self.choice(kl, KLEstimator.allCases, "--kl"),
+                         baseline: try Self.choice(baseline, BaselineKind.allCases, "--baseline"),
+                         turn2StateBaseline: turn2StateBaseline)
+    }
+
+    /// Sets the objective and the second attempts per first attempt of `options`.
+    func apply(to options: inout SCoReOptions) throws {
+        options.objective = try objective()
+        options.secondAttemptsPerFirst = secondAttempts
+    }
+
+    /// The case whose name matches `name`, ignoring case, hyphens and underscores
+    /// ("k1-in-reward" names `k1InReward`).
+    static func choice<T: RawRepresentable>(_ name: String, _ cases: [T], _ option: String) throws -> T
+    where T.RawValue == String {
+        func key(_ text: String) -> String { text.lowercased().filter { $0 != "-" && $0 != "_" } }
+        guard let found = cases.first(where: { key($0.rawValue) == key(name) }) else {
+            let names = cases.map { $0.rawValue.replacingOccurrences(of: "([a-z0-9])([A-Z])", with: "$1-$2",
+                                                                      options: .regularExpression).lowercased() }
+            throw ValidationError("\(option) must be one of \(names.joined(separator: ", ")) (got \"\(name)\")")
+        }
+        return found
+    }
+}

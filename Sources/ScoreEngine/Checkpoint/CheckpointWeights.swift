@@ -108,12 +108,7 @@ public struct CheckpointWeights: Sendable {
         guard size <= maximumIndexSize else {
             throw ScoreError.invalidFile(path: index.path, reason: "\(size) bytes exceeds the limit of \(maximumIndexSize)")
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: index)
-        } catch {
-            throw ScoreError.io(path: index.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(index)
         do {
             return try JSONDecoder().decode(Index.self, from: data).weightMap
         } catch let error as DecodingError {

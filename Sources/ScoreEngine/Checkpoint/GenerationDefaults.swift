@@ -40,12 +40,7 @@ public struct GenerationDefaults: Sendable, Equatable {
     public static func load(from directory: URL) throws -> GenerationDefaults? {
         let url = directory.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ScoreError.io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(url)
         do {
             return try parse(data)
         } catch ScoreError.invalidArgument(let message) {
@@ -59,7 +54,7 @@ public struct GenerationDefaults: Sendable, Equatable {
 
     /// Decodes the JSON text of a `generation_config.json`.
     public static func parse(_ json: Data) throws -> GenerationDefaults {
-        let file = try JSONDecoder().decode(FileContents.self, from: json)
+        let file = try JSONDecoder().decode(ConfigFields.self, from: json)
         let defaults = GenerationDefaults(
             bosTokenId: file.bosTokenId, eosTokenIds: file.eosTokenId?.ids ?? [], padTokenId: file.padTokenId,
             doSample: file.doSample, temperature: file.temperature, topP: file.topP, topK: file.topK)
@@ -82,7 +77,7 @@ public struct GenerationDefaults: Sendable, Equatable {
     }
 
     /// The fields as the file spells them.
-    private struct FileContents: Decodable {
+    private struct ConfigFields: Decodable {
         var bosTokenId: Int?
         var eosTokenId: TokenIds?
         var padTokenId: Int?

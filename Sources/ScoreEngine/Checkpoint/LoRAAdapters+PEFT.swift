@@ -48,14 +48,14 @@ extension LoRAAdapters {
         }
     }
 
-    /// Writes the adapters as a PEFT folder (created if needed), each file replaced atomically.
-    /// `baseModel` is recorded as `base_model_name_or_path`.
+    /// Writes the adapters as a PEFT folder, which appears whole (`AtomicFolder`: an existing one
+    /// is replaced, and refused when it holds files libscore does not write). `baseModel` is
+    /// recorded as `base_model_name_or_path`.
     public func save(to directory: URL, baseModel: String? = nil) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ScoreError.io(path: directory.path, reason: "cannot create directory: \(error.localizedDescription)")
-        }
+        try AtomicFolder.write(directory) { try writeFiles(into: $0, baseModel: baseModel) }
+    }
+
+    private func writeFiles(into directory: URL, baseModel: String?) throws {
         let base = UnsafePointer(parameters.pointer)
         let list = tensors.map {
             (name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: base + $0.offset, count: $0.count))
@@ -84,8 +84,8 @@ extension LoRAAdapters {
         let configURL = directory.appendingPathComponent(configFileName)
         func invalid(_ reason: String, _ url: URL = configURL) -> ScoreError { .invalidFile(path: url.path, reason: reason) }
         let data: Data
-        do { data = try Data(contentsOf: configURL) } catch {
-            throw invalid("cannot read the adapter config: \(error.localizedDescription)")
+        do { data = try FileContents.read(configURL) } catch {
+            throw invalid("cannot read the adapter config: \(error)")
         }
         let peft: PEFTConfig
         do { peft = try JSONDecoder().decode(PEFTConfig.self, from: data) } catch let error as DecodingError {

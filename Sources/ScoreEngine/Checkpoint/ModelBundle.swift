@@ -103,11 +103,14 @@ public struct ModelBundle: Sendable {
 
     /// Saves the weights and config to `directory` with the tokenizer and generation files (copied
     /// from the source folder, or made from the GGUF file's metadata), so `transformers` (and
-    /// `load`) read the folder back.
+    /// `load`) read the folder back. The folder appears whole, as `Transformer.save` says.
     public func save(to directory: URL) throws {
-        try model.save(to: directory, copyingTokenizerFrom: tokenizerFiles.isEmpty ? source : nil)
-        for (name, data) in tokenizerFiles.sorted(by: { $0.key < $1.key }) {
-            try AtomicFileWriter.write(data, to: directory.appendingPathComponent(name))
+        try AtomicFolder.write(directory) { folder in
+            try model.writeFiles(into: folder, mergingAdapters: true)
+            if tokenizerFiles.isEmpty, let source { try Transformer.copyTokenizerFiles(from: source, to: folder) }
+            for (name, data) in tokenizerFiles.sorted(by: { $0.key < $1.key }) {
+                try AtomicFileWriter.write(data, to: folder.appendingPathComponent(name))
+            }
         }
     }
 }

@@ -20,18 +20,20 @@ extension Transformer {
     /// needed: `model.safetensors` holds every tensor of `layout` in F32 under its Hugging Face
     /// name (no `lm_head.weight` when embeddings are tied) and `config.json` the configuration
     /// (see `ModelConfig+HuggingFace.swift`). With `source`, the files of `tokenizerFileNames`
-    /// found there are copied too (nothing is copied when `source` is `directory` itself). Each
-    /// file is replaced atomically; other files in `directory` are left alone (a
-    /// `model.safetensors` takes precedence over a stale sharded index, here and in `transformers`).
-    /// With adapters attached, the weights written are the merged ones (W + s·B·A: a plain folder
-    /// that computes what this model computes) unless `mergingAdapters` is false (the base alone);
-    /// the model in memory is not changed either way.
+    /// found there are copied too (`source` may be `directory` itself). The folder appears whole
+    /// (`AtomicFolder`): an existing one is replaced, files of it included, and refused when it
+    /// holds files libscore does not write. With adapters attached, the weights written are the
+    /// merged ones (W + s·B·A: a plain folder that computes what this model computes) unless
+    /// `mergingAdapters` is false (the base alone); the model in memory is not changed either way.
     public func save(to directory: URL, copyingTokenizerFrom source: URL? = nil, mergingAdapters: Bool = true) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ScoreError.io(path: directory.path, reason: "cannot create directory: \(error.localizedDescription)")
+        try AtomicFolder.write(directory) { folder in
+            try writeFiles(into: folder, mergingAdapters: mergingAdapters)
+            if let source { try Self.copyTokenizerFiles(from: source, to: folder) }
         }
+    }
+
+    /// Writes `model.safetensors` and `config.json` into `directory` (an existing folder).
+    func writeFiles(into directory: URL, mergingAdapters: Bool) throws {
         let base = UnsafePointer(parameters.pointer)
         let tensors = layout.tensors.map { tensor in
             (name: tensor.name, shape: tensor.shape,
@@ -55,7 +57,6 @@ extension Transformer {
             throw ScoreError.invalidArgument("cannot encode model config: \(error.localizedDescription)")
         }
         try AtomicFileWriter.write(json + Data("\n".utf8), to: configURL)
-        if let source { try Self.copyTokenizerFiles(from: source, to: directory) }
     }
 
     /// Copies the files of `tokenizerFileNames` present in `source` to `destination`.
@@ -70,12 +71,7 @@ extension Transformer {
         for name in tokenizerFileNames {
             let file = from.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: file.path) else { continue }
-            let data: Data
-            do {
-                data = try Data(contentsOf: file)
-            } catch {
-                throw ScoreError.io(path: file.path, reason: "cannot read: \(error.localizedDescription)")
-            }
+            let data = try FileContents.read(file)
             try AtomicFileWriter.write(data, to: destination.appendingPathComponent(name))
         }
     }
@@ -113,12 +109,7 @@ extension Transformer {
         guard FileManager.default.fileExists(atPath: configPath) else {
             throw ScoreError.invalidFile(path: configPath, reason: "missing config.json in checkpoint folder")
         }
-        let json: Data
-        do {
-            json = try Data(contentsOf: configURL)
-        } catch {
-            throw ScoreError.io(path: configPath, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let json = try FileContents.read(configURL)
         do {
             let config = try JSONDecoder().decode(ModelConfig.self, from: json)
             try config.validate()

@@ -13,10 +13,9 @@ import Foundation
 ///     trainer.json              format version, completed steps, optimizer step, generator state,
 ///                               the `SCoReOptions` and a fingerprint of the training problems
 ///
-/// Every file is replaced atomically and `trainer.json` is written last (and removed first when a
-/// save overwrites an earlier one): a folder is a complete state only when `trainer.json` exists.
-/// An interrupted save over an existing state therefore leaves a folder `resume` rejects; to keep
-/// the previous state through a save, save each checkpoint to a new folder.
+/// The folder appears whole (`AtomicFolder`): a save writes a staging folder beside it and swaps
+/// it in with one rename, so a save interrupted at any point leaves the previous state (or, for a
+/// first save, no folder), never a mix of two states.
 extension SCoReTrainer {
     /// Version of the state folder layout that `saveState(to:)` writes and `resume` accepts.
     public static let stateFormatVersion = 1
@@ -36,22 +35,11 @@ extension SCoReTrainer {
     /// options. See the extension's documentation for the layout and the crash guarantees.
     /// Throws `ScoreError.io` when a file cannot be written.
     public func saveState(to directory: URL) throws {
-        let fileManager = FileManager.default
-        do {
-            try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ScoreError.io(path: directory.path, reason: "cannot create directory: \(error.localizedDescription)")
-        }
-        // Mark the folder incomplete until the new trainer.json lands.
+        try AtomicFolder.write(directory) { try writeState(into: $0) }
+    }
+
+    private func writeState(into directory: URL) throws {
         let stateURL = directory.appendingPathComponent(Self.stateFileName)
-        if fileManager.fileExists(atPath: stateURL.path) {
-            do {
-                try fileManager.removeItem(at: stateURL)
-            } catch {
-                throw ScoreError.io(path: stateURL.path,
-                                    reason: "cannot remove the previous state: \(error.localizedDescription)")
-            }
-        }
         try policy.save(to: directory.appendingPathComponent(Self.policyFolderName), mergingAdapters: false)
         if let adapters = policy.adapters {
             try adapters.save(to: directory.appendingPathComponent(Self.adapterFolderName))
@@ -202,12 +190,7 @@ struct SCoReSavedState: Codable {
             throw invalid("missing \(url.lastPathComponent): not a complete trainer state (it is written last; "
                           + "a save may have been interrupted)")
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ScoreError.io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(url)
         let state: SCoReSavedState
         do {
             let version = try JSONDecoder().decode(VersionProbe.self, from: data).formatVersion

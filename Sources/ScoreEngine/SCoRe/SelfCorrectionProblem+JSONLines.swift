@@ -5,12 +5,7 @@ extension SelfCorrectionProblem {
     /// `reference` (other fields ignored; blank lines skipped). Throws `ScoreError.io` when the
     /// file cannot be read and `ScoreError.invalidFile` naming the line that is not such an object.
     public static func readJSONLines(from url: URL) throws -> [SelfCorrectionProblem] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ScoreError.io(path: url.path, reason: "cannot read the problems: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(url)
         guard let text = String(data: data, encoding: .utf8) else {
             throw ScoreError.invalidFile(path: url.path, reason: "not UTF-8 text")
         }

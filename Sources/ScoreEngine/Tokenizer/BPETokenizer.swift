@@ -46,12 +46,7 @@ public struct BPETokenizer: Tokenizer {
     /// Reads a tokenizer.json file. Throws `ScoreError.io` if it cannot be read and
     /// `ScoreError.invalidFile` (naming the field) if it is not a supported tokenizer.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ScoreError.io(path: url.path, reason: "cannot read the tokenizer: \(error.localizedDescription)")
-        }
+        let data = try FileContents.read(url)
         try self.init(json: data, path: url.path)
     }
 

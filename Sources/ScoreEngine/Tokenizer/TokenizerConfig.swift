@@ -82,24 +82,15 @@ public struct TokenizerConfig: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ScoreError.io(path: url.path, reason: "missing: the model folder has no \(fileName)")
         }
-        var config = try TokenizerConfig(json: try read(url), path: url.path)
+        var config = try TokenizerConfig(json: try FileContents.read(url), path: url.path)
         let templateURL = directory.appendingPathComponent(chatTemplateFileName)
         if FileManager.default.fileExists(atPath: templateURL.path) {
-            guard let template = String(data: try read(templateURL), encoding: .utf8) else {
+            guard let template = String(data: try FileContents.read(templateURL), encoding: .utf8) else {
                 throw ScoreError.invalidFile(path: templateURL.path, reason: "not UTF-8 text")
             }
             config.chatTemplate = template
         }
         return config
-    }
-
-    /// The bytes of a file, or `ScoreError.io`.
-    private static func read(_ url: URL) throws -> Data {
-        do {
-            return try Data(contentsOf: url)
-        } catch {
-            throw ScoreError.io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
     }
 
     /// A decoding error as "field: problem".

@@ -47,4 +47,11 @@ LIBSCORE_PATH="$LIB_DIR/libscore.so" python3 -m pytest -q bindings/python/tests
 for example in self_correct train_with_verifier; do
     LIBSCORE_PATH="$LIB_DIR/libscore.so" PYTHONPATH=bindings/python python3 "examples/python/$example.py"
 done
+
+echo "== Saves killed midway leave the old or the new folder"
+if ! command -v strace > /dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y strace || { $SUDO apt-get update && $SUDO apt-get install -y strace; }
+fi
+Tests/crash/crash_saves.sh "$LIB_DIR/libscore.so"
 echo "all suites passed"

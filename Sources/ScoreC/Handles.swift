@@ -25,17 +25,20 @@ final class HandleTable<Object: AnyObject>: @unchecked Sendable {
         }
     }
 
-    /// The object of a live handle; throws for NULL or a handle that is not live.
+    /// The object of a live handle, held for the running exported call (`CallScope`); throws for
+    /// NULL or a handle that is not live, and SCORE_ERR_STATE when another call holds it.
     func object(_ handle: OpaquePointer?) throws -> Object {
         guard let handle else { throw APIFailure.invalid("the \(kind) handle is NULL") }
         let token = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
-        return try lock.withLock {
+        let object = try lock.withLock {
             guard let object = live[token] else {
                 throw APIFailure.invalid("\(UnsafeRawPointer(handle)) is not a live \(kind) handle "
                                          + "(freed, or not made by this library)")
             }
             return object
         }
+        if let exclusive = object as? any ExclusivelyUsed { try CallScope.hold(exclusive, kind: kind) }
+        return object
     }
 
     /// Forgets and releases a handle; NULL or a handle that is not live is ignored.

@@ -20,7 +20,7 @@ public func scorePolicyLoadAdapter(_ policy: OpaquePointer?, _ path: UnsafePoint
     exported("score_policy_load_adapter") {
         let policy = try Policy.handles.object(policy)
         let folder = try Arguments.text(path, "path")
-        guard !policy.hasTrainers else {
+        guard !policy.hasTrainer else {
             throw APIFailure.state("a trainer uses this policy; free it before replacing the adapters")
         }
         let adapters = try LoRAAdapters.load(from: URL(fileURLWithPath: folder), config: policy.model.config)
@@ -34,7 +34,7 @@ public func scorePolicyMergeAdapter(_ policy: OpaquePointer?) -> score_status {
     exported("score_policy_merge_adapter") {
         let policy = try Policy.handles.object(policy)
         guard policy.model.adapters != nil else { throw APIFailure.state("the policy has no LoRA adapters") }
-        guard !policy.hasTrainers else {
+        guard !policy.hasTrainer else {
             throw APIFailure.state("a trainer uses this policy; free it before merging its adapters")
         }
         policy.model.mergeAdapters()

@@ -5,25 +5,39 @@ import ScoreEngine
 
 /// What a score_policy handle stands for: a model with its tokenizer and chat layout, and the
 /// two-attempt format built on them.
-final class Policy {
+final class Policy: ExclusivelyUsed {
     let bundle: ModelBundle
     let format: SelfCorrectionFormat
     var model: Transformer { bundle.model }
     var tokenizer: any Tokenizer { bundle.tokenizer }
 
-    /// Trainers alive on this policy (their optimizers hold its trained buffers).
-    private let trainers = Mutex(0)
+    /// Whether a trainer lives on this policy (its optimizer holds the policy's trained buffers).
+    private let trainerClaimed = Mutex(false)
+    let inUse = UseFlag()
+    var usedWith: [any ExclusivelyUsed] { [] }
 
     init(bundle: ModelBundle, instruction: String?) throws {
         self.bundle = bundle
         format = try bundle.format(instruction: instruction)
     }
 
-    /// Counts a trainer made on (`+1`) or released from (`-1`) this policy.
-    func countTrainer(_ change: Int) { trainers.withLock { $0 += change } }
+    /// Claims the policy for a trainer about to be made; SCORE_ERR_STATE when one lives already
+    /// (two trainers would share the policy's one gradient buffer).
+    func claimTrainer() throws {
+        try trainerClaimed.withLock { claimed in
+            guard !claimed else {
+                throw APIFailure.state("the policy already has a trainer; free it (score_trainer_free) before making "
+                                       + "or resuming another")
+            }
+            claimed = true
+        }
+    }
+
+    /// Ends a trainer's claim (the trainer was released, or its making failed).
+    func releaseTrainer() { trainerClaimed.withLock { $0 = false } }
 
     /// Whether a trainer uses this policy.
-    var hasTrainers: Bool { trainers.withLock { $0 > 0 } }
+    var hasTrainer: Bool { trainerClaimed.withLock { $0 } }
 
     static let handles = HandleTable<Policy>(kind: "score_policy", tag: 1)
 }

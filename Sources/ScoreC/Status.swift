@@ -36,6 +36,8 @@ func statusAndMessage(of error: Error) -> (score_status, String) {
 /// Runs the body of an exported function: SCORE_OK, or the error's status with its message
 /// recorded as the thread's last error (and logged). `function` names the call in the message.
 func exported(_ function: String, _ body: () throws -> Void) -> score_status {
+    let mark = CallScope.mark()
+    defer { CallScope.release(to: mark) }
     do {
         try body()
         return SCORE_OK

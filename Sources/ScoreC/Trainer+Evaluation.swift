@@ -87,10 +87,14 @@ public func scoreTrainerResume(_ policy: OpaquePointer?, _ path: UnsafePointer<C
         let policy = try Policy.handles.object(policy)
         let out = try Arguments.required(out, "out")
         let folder = try Arguments.text(path, "path")
-        let slot = VerifierSlot()
-        let engine = try SCoReTrainer.resume(from: URL(fileURLWithPath: folder), format: policy.format, verifier: slot,
-                                             problems: [], threads: policy.model.threads, into: policy.model)
-        out.pointee = Trainer.handles.register(Trainer(policy: policy, engine: engine, verifier: slot))
-        Log.write(SCORE_LOG_INFO, "resumed a trainer at step \(engine.completedSteps) from \(folder)")
+        var steps = 0
+        out.pointee = try Trainer.make(on: policy) { slot in
+            let engine = try SCoReTrainer.resume(from: URL(fileURLWithPath: folder), format: policy.format,
+                                                 verifier: slot, problems: [], threads: policy.model.threads,
+                                                 into: policy.model)
+            steps = engine.completedSteps
+            return engine
+        }
+        Log.write(SCORE_LOG_INFO, "resumed a trainer at step \(steps) from \(folder)")
     }
 }

@@ -4,21 +4,40 @@ import ScoreEngine
 
 /// What a score_trainer handle stands for: the engine's trainer over a policy, the verifier slot
 /// the host fills, and the host's progress callback.
-final class Trainer {
+final class Trainer: ExclusivelyUsed {
     let policy: Policy
     let engine: SCoReTrainer
     let verifier: VerifierSlot
     var progress: (function: score_progress_fn, userData: UnsafeMutableRawPointer?)?
 
-    init(policy: Policy, engine: SCoReTrainer, verifier: VerifierSlot) {
+    let inUse = UseFlag()
+    var usedWith: [any ExclusivelyUsed] { [policy] }
+
+    /// A trainer over `policy`, whose claim (`Policy.claimTrainer`) the caller holds; the trainer
+    /// releases it when it goes.
+    private init(policy: Policy, engine: SCoReTrainer, verifier: VerifierSlot) {
         self.policy = policy
         self.engine = engine
         self.verifier = verifier
         engine.progress = { [unowned self] phase, done, total in try self.report(phase, done, total) }
-        policy.countTrainer(1)
     }
 
-    deinit { policy.countTrainer(-1) }
+    deinit { policy.releaseTrainer() }
+
+    /// Claims `policy`, makes the engine's trainer with `make` and registers the handle; the claim
+    /// is released if anything fails.
+    static func make(on policy: Policy, _ make: (VerifierSlot) throws -> SCoReTrainer) throws -> OpaquePointer {
+        try policy.claimTrainer()
+        let slot = VerifierSlot()
+        let engine: SCoReTrainer
+        do {
+            engine = try make(slot)
+        } catch {
+            policy.releaseTrainer()
+            throw error
+        }
+        return handles.register(Trainer(policy: policy, engine: engine, verifier: slot))
+    }
 
     /// Calls the host's progress callback; a status other than SCORE_OK aborts the call.
     func report(_ phase: TrainingPhase, _ done: Int, _ total: Int) throws {
@@ -50,9 +69,9 @@ public func scoreTrainerCreate(_ policy: OpaquePointer?, _ options: UnsafePointe
         let policy = try Policy.handles.object(policy)
         let out = try Arguments.required(out, "out")
         let settings = try scoreOptions(options)
-        let slot = VerifierSlot()
-        let engine = try SCoReTrainer(policy: policy.model, format: policy.format, verifier: slot, options: settings)
-        out.pointee = Trainer.handles.register(Trainer(policy: policy, engine: engine, verifier: slot))
+        out.pointee = try Trainer.make(on: policy) { slot in
+            try SCoReTrainer(policy: policy.model, format: policy.format, verifier: slot, options: settings)
+        }
     }
 }
 

@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2280,6 +2281,74 @@ static void test_second_attempts(void) {
     score_policy_free(policy);
 }
 
+/* What a verifier that calls back into the library saw. */
+typedef struct {
+    score_trainer *trainer;
+    score_policy *policy;
+    score_status nested_step, nested_policy, other_thread, other_policy;
+    int calls;
+} reentry_probe;
+
+static void *call_policy_on_another_thread(void *argument) {
+    reentry_probe *probe = argument;
+    score_policy_info info = {.struct_size = sizeof info};
+    probe->other_thread = score_policy_get_info(probe->policy, &info);
+    return NULL;
+}
+
+static score_status reentrant_verifier(const score_verify_item *items, size_t count, float *rewards, void *user_data) {
+    reentry_probe *probe = user_data;
+    (void)items;
+    for (size_t i = 0; i < count; i++) rewards[i] = (float)(i % 2);
+    if (probe->calls++ > 0) return SCORE_OK;
+    static const char *const prompts[] = {"1+1="}, *const references[] = {"2"};
+    probe->nested_step = score_trainer_step(probe->trainer, prompts, references, 1, NULL);
+    score_policy_info info = {.struct_size = sizeof info};
+    probe->nested_policy = score_policy_get_info(probe->policy, &info);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, call_policy_on_another_thread, probe) == 0) pthread_join(thread, NULL);
+    /* Another policy is free to use. */
+    score_policy *other = make_policy(25);
+    probe->other_policy = score_policy_get_info(other, &info);
+    score_policy_free(other);
+    return SCORE_OK;
+}
+
+/* A handle serves one call at a time: a second trainer on a policy, a callback calling into the
+   trainer or policy whose call runs it, and another thread during a call all get SCORE_ERR_STATE;
+   the running call is not disturbed. */
+static void test_exclusive_use(void) {
+    score_policy *policy = make_policy(24);
+    score_trainer_options options = small_trainer_options();
+    score_trainer *trainer = make_trainer(policy, &options);
+    score_trainer *second = NULL;
+    EXPECT_MSG(score_trainer_create(policy, &options, &second), SCORE_ERR_STATE, "already has a trainer");
+    CHECK(second == NULL, "a refused trainer was returned");
+    const char *state = scratch_path("exclusive-state");
+    EXPECT(score_trainer_save(trainer, state), SCORE_OK);
+    EXPECT_MSG(score_trainer_resume(policy, state, &second), SCORE_ERR_STATE, "already has a trainer");
+
+    reentry_probe probe = {.trainer = trainer, .policy = policy};
+    EXPECT(score_trainer_set_verifier(trainer, reentrant_verifier, &probe), SCORE_OK);
+    score_step_stats stats = {.struct_size = sizeof stats};
+    EXPECT(score_trainer_step(trainer, prompts_a, references_a, 2, &stats), SCORE_OK);
+    CHECK(probe.nested_step == SCORE_ERR_STATE && probe.nested_policy == SCORE_ERR_STATE &&
+              probe.other_thread == SCORE_ERR_STATE && probe.other_policy == SCORE_OK,
+          "inside a step: nested step %d, policy call %d, another thread %d (expected %d), another policy %d",
+          probe.nested_step, probe.nested_policy, probe.other_thread, SCORE_ERR_STATE, probe.other_policy);
+    CHECK(completed_steps(trainer) == 1 && stats.step == 1, "the step count is %lld, expected 1",
+          (long long)completed_steps(trainer));
+    /* Once the call returned, the handles serve calls again; a freed trainer frees the policy for another. */
+    score_policy_info info = {.struct_size = sizeof info};
+    EXPECT(score_policy_get_info(policy, &info), SCORE_OK);
+    score_trainer_free(trainer);
+    EXPECT(score_trainer_resume(policy, state, &second), SCORE_OK);
+    score_trainer_free(second);
+    second = make_trainer(policy, &options);
+    score_trainer_free(second);
+    score_policy_free(policy);
+}
+
 int main(void) {
     /* Before anything failed, the message is empty. */
     const char *first_message = score_last_error();
@@ -2326,6 +2395,7 @@ int main(void) {
     RUN(test_lora());
     RUN(test_memory_refusal());
     RUN(test_second_attempts());
+    RUN(test_exclusive_use());
     RUN(test_handles());
     score_policy_free(policy);
     RUN(test_absurd_shapes());

@@ -390,3 +390,24 @@ def test_lora_options_are_checked():
             libscore.Trainer(policy, lora_rank=100000)
         with pytest.raises(libscore.InvalidArgumentError, match="micro_batch"):
             libscore.Trainer(policy, micro_batch=0)
+
+
+def test_one_trainer_per_policy_and_no_reentrant_calls(policy):
+    with libscore.Trainer(policy, **FAST_TRAINING) as trainer:
+        with pytest.raises(libscore.StateError, match="already has a trainer"):
+            libscore.Trainer(policy, **FAST_TRAINING)
+        seen = []
+
+        def reentrant(items):
+            if not seen:
+                try:
+                    trainer.step(PROMPTS, REFERENCES)
+                except libscore.StateError as error:
+                    seen.append(error)
+            return [float(i % 2) for i in range(len(items))]
+
+        trainer.set_verifier(reentrant)
+        assert trainer.step(PROMPTS, REFERENCES).step == 1
+        assert len(seen) == 1 and "in use" in str(seen[0])
+    with libscore.Trainer(policy, **FAST_TRAINING):
+        pass

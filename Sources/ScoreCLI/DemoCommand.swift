@@ -27,6 +27,11 @@ struct DemoCommand: ParsableCommand {
     var problems: String?
     @Option(help: "With --problems: held-out problems as JSON Lines.") var heldOut: String?
     @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
+    @Option(help: "KL penalty of the RL rows: k3 (default), k2, k1-in-reward (the paper's KL(π‖π_ref)), k1.") var kl: String?
+    @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
+    var secondAttempts: Int?
+    @Option(help: "Checkpoint each RL row keeps: last (default), validation (built-in task only) or training-reward.")
+    var select: String?
     @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
     var learningRate: Float?
 
@@ -57,6 +62,12 @@ struct DemoCommand: ParsableCommand {
             if let evalCount { settings.evalCount = evalCount }
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)
         }
+        if let kl { settings.rl.objective.klEstimator = try ObjectiveArguments.choice(kl, KLEstimator.allCases, "--kl") }
+        if let secondAttempts {
+            guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1") }
+            settings.rl.secondAttemptsPerFirst = secondAttempts
+        }
+        if let select { settings.selection = try ObjectiveArguments.choice(select, CheckpointSelection.allCases, "--select") }
         let folder = URL(fileURLWithPath: out ?? "runs/demo-seed\(seed)")
         print("libscore \(LibraryVersion.string) SCoRe demo (\(quick ? "quick" : "full"), seed \(seed), "
               + "\(threads) threads): \(workload.title), \(workload.heldOut.count) held-out problems")

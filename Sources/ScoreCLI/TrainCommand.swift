@@ -20,6 +20,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Sampling temperature during training.") var temperature: Float = 1
     @Option(help: "Maximum tokens per attempt.") var maxNewTokens = 128
     @OptionGroup var objective: ObjectiveArguments
+    @Option(help: "Checkpoint kept: last, validation (greedy Acc@t2 on --validation) or training-reward (the paper's).")
+    var select = "last"
+    @Option(help: "Check the checkpoint every this many steps (with --select).") var selectEvery = 10
+    @Option(help: "Validation problems as JSON Lines, for --select validation.") var validation: String?
     @Option(help: "Seed of prompt choice and sampling.") var seed: UInt64 = 0
     @Option(help: "Episodes forwarded at once (gradients accumulate; default: as many as --memory-budget allows).")
     var microBatch: Int?
@@ -60,14 +64,26 @@ struct TrainCommand: ParsableCommand {
         let outFolder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
         let log = try MetricsLog(url: outFolder.appendingPathComponent("metrics.jsonl"))
+        let validationProblems = try validation.map { try SelfCorrectionProblem.readJSONLines(from: URL(fileURLWithPath: $0)) }
+        let verifier = trainer.verifier
+        var selector = try CheckpointSelector(
+            selection: try ObjectiveArguments.choice(select, CheckpointSelection.allCases, "--select"), every: selectEvery,
+            validationScore: validationProblems.map { problems in { model in
+                try model.evaluateSelfCorrection(problems: problems, format: format, verifier: verifier,
+                                                 maxNewTokens: options.maxNewTokens).metrics.accuracyT2
+            } })
         let progress = ProgressDisplay("train", total: options.plan.totalSteps)
         while !trainer.isFinished {
             let stats = try trainer.step()
             try log.write(stats)
+            try selector.record(stats, model: bundle.model, isLast: trainer.isFinished)
             progress.update(stats.step, detail: String(format: "%@ t1 %.2f t2 %.2f", stats.stage.rawValue,
                                                        stats.metrics.accuracyT1, stats.metrics.accuracyT2))
         }
         log.close()
+        if let step = try selector.finish(bundle.model) {
+            print(String(format: "Kept the checkpoint of step %d (%@ %.3f).", step, select, selector.best.bestScore))
+        }
         try bundle.save(to: outFolder)
         if let adapters = bundle.model.adapters {
             try adapters.save(to: outFolder.appendingPathComponent("adapter"), baseModel: folder.model)

@@ -27,6 +27,9 @@ struct DemoSettings {
     var selfRefineRounds = 2
     var evalCount = 500
     var plotEvery = 20
+    /// The checkpoint each RL row keeps, checked every `selectEvery` steps.
+    var selection = CheckpointSelection.last
+    var selectEvery = 10
     var plotProblems = 200
     var maxNewTokens = 8
     /// Whether the table has the "SCoRe w/o shaping" ablation row.

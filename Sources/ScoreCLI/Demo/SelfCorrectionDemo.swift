@@ -123,12 +123,19 @@ final class SelfCorrectionDemo {
             curve.append((Double(step), 100 * m.accuracyT1, 100 * m.accuracyT2))
         }
         if plot { try record(0) }
+        var selector = try CheckpointSelector(
+            selection: settings.selection, every: settings.selectEvery,
+            validationScore: workload.validation.isEmpty ? nil : { try self.validation($0).accuracyT2 })
         while !trainer.isFinished {
             let stats = try trainer.step()
             try log.write(VariantStep(variant: name, stats: stats))
+            try selector.record(stats, model: model, isLast: trainer.isFinished)
             progress.update(stats.step, detail: String(format: "%@ t1 %.2f t2 %.2f", stats.stage.rawValue,
                                                        stats.metrics.accuracyT1, stats.metrics.accuracyT2))
             if plot, stats.step % settings.plotEvery == 0 || trainer.isFinished { try record(stats.step) }
+        }
+        if let step = try selector.finish(model) {
+            FileHandle.standardError.write(Data("  kept the checkpoint of step \(step)\n".utf8))
         }
         if plot {
             try writePlot(curve, name: name)

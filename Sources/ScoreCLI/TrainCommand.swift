@@ -14,6 +14,7 @@ struct TrainCommand: ParsableCommand {
     var out: String
     @Option(help: "Stage I steps.") var stageI = 50
     @Option(help: "Stage II steps.") var stageII = 50
+    @Option(help: "Stage I/II rounds (more than 1 interleaves the stages).") var rounds = 1
     @Option(help: "Prompts per step.") var prompts = 8
     @Option(help: "Samples per prompt.") var samples = 4
     @Option(help: "Learning rate (AdamW).") var learningRate: Float = 1e-5
@@ -39,7 +40,7 @@ struct TrainCommand: ParsableCommand {
         let format = try bundle.format(instruction: folder.instruction)
         let set = try SelfCorrectionProblem.readJSONLines(from: URL(fileURLWithPath: problems))
         var options = SCoReOptions()
-        options.plan = .score(stageI: stageI, stageII: stageII, rounds: 1)
+        options.plan = .score(stageI: stageI, stageII: stageII, rounds: rounds)
         options.promptsPerStep = prompts
         options.samplesPerPrompt = samples
         options.learningRate = learningRate

@@ -19,6 +19,10 @@ struct ModelConfigTests {
             #expect(throws: ScoreError.self) { try config.validate() }
             #expect(throws: ScoreError.self) { try Transformer(config: config) }
         }
+        // Small weights, rotary tables of 2^26 floats (256 MB): refused for the tables alone.
+        c = .tiny; c.maxSeqLen = 1 << 20; c.headDim = 64
+        #expect(throws: ScoreError.self) { try c.validate() }
+        do { try c.validate() } catch { #expect("\(error)".contains("rotary")) }
         #expect(ModelConfig.tiny.parameterCount == ParameterLayout(config: .tiny).count)
         var untied = ModelConfig.tiny
         untied.tieEmbeddings = false

@@ -67,6 +67,18 @@ struct SCoReTrainerTests {
         #expect(nanUnchanged && nan.completedSteps == 0)
     }
 
+    @Test func optionsRefuseSizesWhoseProductsOverflow() throws {
+        var cases = [SCoReOptions]()
+        var o = SCoReOptions()
+        o.samplesPerPrompt = 1 << 31; o.secondAttemptsPerFirst = 1 << 33; cases.append(o)
+        o = SCoReOptions(); o.promptsPerStep = Int.max; cases.append(o)
+        o = SCoReOptions(); o.maxNewTokens = Int.max; cases.append(o)
+        o = SCoReOptions(); o.plan = .score(stageI: Int.max, stageII: 1, rounds: 1); cases.append(o)
+        o = SCoReOptions(); o.plan = .score(stageI: 1 << 62, stageII: 0, rounds: 2); cases.append(o)
+        o = SCoReOptions(); o.plan = .singleTurn(steps: Int.max); cases.append(o)
+        for options in cases { #expect(throws: ScoreError.self) { try options.validate() } }
+    }
+
     @Test func singleTurnStepsSampleOneAttempt() throws {
         var items = [[VerifierItem]]()
         let verifier = ClosureVerifier { batch in

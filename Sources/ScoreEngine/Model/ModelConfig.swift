@@ -92,6 +92,10 @@ public struct ModelConfig: Sendable, Equatable {
         try check(nLayers <= 1024 && nHeads <= 4096, "more than 1024 layers or 4096 heads")
         try check(maxSeqLen <= 1 << 20 && headDim <= 1 << 12,
                   "max_position_embeddings above 2^20 or head_dim above 4096 (the rotary tables would be huge)")
+        // The rotary tables hold maxSeqLen × headDim floats: at most 128 MB (Llama 3.1's 131072 × 128 is 64 MB).
+        try check(maxSeqLen * headDim <= Self.maximumRotaryEntries,
+                  "max_position_embeddings × head_dim = \(maxSeqLen) × \(headDim) is above \(Self.maximumRotaryEntries) "
+                  + "(the rotary tables would take \(maxSeqLen * headDim * 4 >> 20) MB)")
         try check(parameterCount.map { $0 > 0 && $0 <= Self.maximumParameters } ?? false,
                   "more than \(Self.maximumParameters) parameters")
     }
@@ -106,6 +110,9 @@ public struct ModelConfig: Sendable, Equatable {
     /// The largest model the engine accepts (2^34 parameters, 64 GiB in fp32): a bound that keeps
     /// every size computation far from overflow and rejects absurd configs before any allocation.
     public static let maximumParameters = 1 << 34
+
+    /// The most rotary-table entries (max_position_embeddings × head_dim) a model may have.
+    public static let maximumRotaryEntries = 1 << 25
 
     /// Number of parameters this shape has (tied embeddings counted once); nil on overflow.
     public var parameterCount: Int? {

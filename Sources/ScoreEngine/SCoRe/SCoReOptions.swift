@@ -25,14 +25,26 @@ public enum StagePlan: Codable, Sendable, Equatable {
         }
     }
 
+    /// The most steps a plan may have (so that step arithmetic cannot overflow).
+    public static let maximumSteps = 1 << 40
+
     func validate() throws {
+        let limit = Self.maximumSteps
         switch self {
         case .score(let stageI, let stageII, let rounds):
-            guard stageI >= 0, stageII >= 0, rounds >= 1, stageI + stageII > 0 else {
-                throw ScoreError.invalidArgument("stage plan: needs stageI, stageII >= 0 with a positive sum and rounds >= 1")
+            guard stageI >= 0, stageII >= 0, rounds >= 1, stageI <= limit, stageII <= limit, rounds <= limit,
+                  stageI + stageII > 0 else {
+                throw ScoreError.invalidArgument(
+                    "stage plan: needs stageI, stageII in 0...\(limit) with a positive sum and rounds in 1...\(limit)")
+            }
+            let (total, overflow) = (stageI + stageII).multipliedReportingOverflow(by: rounds)
+            guard !overflow, total <= limit else {
+                throw ScoreError.invalidArgument("stage plan: (stageI + stageII) × rounds is more than \(limit) steps")
             }
         case .singleTurn(let steps):
-            guard steps > 0 else { throw ScoreError.invalidArgument("stage plan: single-turn needs steps > 0") }
+            guard steps > 0, steps <= limit else {
+                throw ScoreError.invalidArgument("stage plan: single-turn needs steps in 1...\(limit)")
+            }
         }
     }
 }
@@ -124,9 +136,14 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
 
     /// Throws `ScoreError.invalidArgument` naming the first bad setting.
     public func validate() throws {
-        guard promptsPerStep >= 1, samplesPerPrompt >= 1, secondAttemptsPerFirst >= 1 else {
+        guard (1...(1 << 20)).contains(promptsPerStep), (1...(1 << 16)).contains(samplesPerPrompt),
+              (1...(1 << 10)).contains(secondAttemptsPerFirst) else {
             throw ScoreError.invalidArgument(
-                "SCoRe: promptsPerStep, samplesPerPrompt and secondAttemptsPerFirst must be at least 1")
+                "SCoRe: promptsPerStep (1...\(1 << 20)), samplesPerPrompt (1...\(1 << 16)) and secondAttemptsPerFirst "
+                + "(1...\(1 << 10)) are out of range (got \(promptsPerStep), \(samplesPerPrompt), \(secondAttemptsPerFirst))")
+        }
+        guard maxNewTokens <= 1 << 24 else {
+            throw ScoreError.invalidArgument("SCoRe: maxNewTokens must be at most \(1 << 24) (got \(maxNewTokens))")
         }
         guard temperature.isFinite, temperature >= 0, maxNewTokens >= 1,
               (firstAttemptTemperature.map { $0.isFinite && $0 >= 0 } ?? true) else {

@@ -43,6 +43,9 @@ final class JinjaRenderer {
     var evaluationDepth = 0
     /// Current nesting of statement lists (blocks, loop bodies, macro bodies).
     private var renderDepth = 0
+    /// Scopes that hold a macro defined in them: the macro holds its scope in turn, so the pair is
+    /// released by emptying these scopes once rendering ends.
+    private var macroScopes: [JinjaScope] = []
 
     /// A renderer with `variables` in its outermost scope.
     init(variables: [String: JinjaValue], options: Options) {
@@ -53,6 +56,10 @@ final class JinjaRenderer {
 
     /// Renders `nodes` into a new string.
     func render(_ nodes: [JinjaNode]) throws -> String {
+        defer {
+            for scope in macroScopes { scope.removeAll() }
+            macroScopes = []
+        }
         var out = ""
         _ = try render(nodes, in: globals, into: &out)
         return out
@@ -112,6 +119,7 @@ final class JinjaRenderer {
                 _ = try render(body, in: JinjaScope(parent: scope), into: &captured)
                 scope.set(name, try applyFilters(filters, to: .string(captured), in: scope))
             case .macro(let name, let parameters, let body):
+                macroScopes.append(scope)
                 scope.set(name, .callable(.macro(JinjaMacro(name: name, parameters: parameters, body: body, scope: scope))))
             case .callBlock(let call, let parameters, let body, let line):
                 try at(line) {

@@ -261,4 +261,7 @@ final class JinjaScope {
     func set(_ name: String, _ value: JinjaValue) {
         variables[name] = value
     }
+
+    /// Forgets every variable of this scope (breaking reference cycles through macros).
+    func removeAll() { variables = [:] }
 }

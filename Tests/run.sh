@@ -54,4 +54,7 @@ if ! command -v strace > /dev/null; then
     $SUDO apt-get install -y strace || { $SUDO apt-get update && $SUDO apt-get install -y strace; }
 fi
 Tests/crash/crash_saves.sh "$LIB_DIR/libscore.so"
+
+echo "== Parsers of untrusted files under libFuzzer with address and leak sanitizers (brief: Tests/fuzz.sh N runs longer)"
+SCORE_FUZZ_ARGS="-seed=1" Tests/fuzz.sh 4
 echo "all suites passed"

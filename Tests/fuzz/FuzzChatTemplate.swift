@@ -9,15 +9,15 @@ extension Fuzz {
         name: "chat_template", summary: "Jinja chat-template text: parse, render a fixed conversation, derive a ChatTemplate"
     ) { data in
         guard let text = String(data: data, encoding: .utf8) else { return }  // as TokenizerConfig.load reads it
-        guard let template = try? JinjaTemplate(text, source: "chat_template.jinja") else { return }
+        guard let template = attempt("JinjaTemplate", { try JinjaTemplate(text, source: "chat_template.jinja") }) else { return }
         for generation in [true, false] {
             let variables: [String: JinjaValue] = [
                 "messages": messageValues, "add_generation_prompt": .bool(generation), "bos_token": .string("<s>"),
                 "eos_token": .string("</s>"), "tools": .none, "documents": .none,
             ]
-            _ = try? template.render(variables, options: renderOptions)
+            _ = attempt("render") { try template.render(variables, options: renderOptions) }
         }
-        _ = deriveLayout(chatTokenizer, template: text, bos: "<s>", eos: "</s>", pad: nil, unk: "<unk>",
-                         source: "chat_template.jinja")
+        consume(deriveLayout(chatTokenizer, template: text, bos: "<s>", eos: "</s>", pad: nil, unk: "<unk>",
+                             source: "chat_template.jinja"))
     }
 }

@@ -7,11 +7,11 @@ extension Fuzz {
     static let configJSONTarget = FuzzTarget(
         name: "config_json", summary: "a config.json: Transformer.readConfig, then layout and rotary frequencies"
     ) { data in
-        _ = file(Transformer.configFileName, data)
-        guard let config = try? Transformer.readConfig(in: scratch) else { return }
+        consume(file(Transformer.configFileName, data))
+        guard let config = attempt("readConfig", { try Transformer.readConfig(in: scratch) }) else { return }
         let layout = ParameterLayout(config: config)
-        _ = layout.tensors.count
-        _ = config.parameterCount
-        _ = config.ropeInverseFrequencies
+        consume(layout.tensors.count)
+        consume(config.parameterCount)
+        consume(config.ropeInverseFrequencies)
     }
 }

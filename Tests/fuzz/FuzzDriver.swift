@@ -45,6 +45,29 @@ enum Fuzz {
         return options
     }
 
+    /// SCORE_FUZZ_VERBOSE=1: `attempt` prints each step's outcome (to check that seeds parse).
+    nonisolated(unsafe) static var verbose = false
+
+    /// `body`'s result, or nil when it throws (a normal outcome for a fuzzed input).
+    static func attempt<T>(_ step: String, _ body: () throws -> T) -> T? {
+        do {
+            let result = try body()
+            consume(result)
+            if verbose { print("  \(step): ok") }
+            return result
+        } catch {
+            if verbose { print("  \(step): \(error)") }
+            return nil
+        }
+    }
+
+    /// Uses `value` where the optimizer cannot see: without it, a computation whose result is
+    /// unused may be dropped, and its overflow and bounds checks with it.
+    @inline(never) @_optimize(none)
+    static func consume<T>(_ value: T) {
+        withExtendedLifetime(value) {}
+    }
+
     /// Writes `data` to `name` inside the scratch folder (replacing it) and returns its URL.
     static func file(_ name: String, _ data: Data) -> URL {
         let url = scratch.appendingPathComponent(name)
@@ -129,25 +152,27 @@ enum Fuzz {
         for text in texts {
             for special in [false, true] {
                 let ids = tokenizer.encode(text, parseSpecialTokens: special)
-                _ = try? tokenizer.decode(ids)
+                consume(ids)
+                consume(try? tokenizer.decode(ids))
             }
         }
         let last = tokenizer.vocabularySize - 1
-        _ = try? tokenizer.decodeBytes([0, last, 0])
-        _ = try? tokenizer.decodeBytes([last + 1])
-        _ = try? tokenizer.decodeBytes([-1])
-        for name in ["<|im_end|>", "<|eot_id|>", "</s>", "<|endoftext|>"] { _ = tokenizer.id(forSpecialToken: name) }
+        consume(try? tokenizer.decodeBytes([0, last, 0]))
+        consume(try? tokenizer.decodeBytes([last + 1]))
+        consume(try? tokenizer.decodeBytes([-1]))
+        for name in ["<|im_end|>", "<|eot_id|>", "</s>", "<|endoftext|>"] { consume(tokenizer.id(forSpecialToken: name)) }
     }
 
     /// Derives a layout from `template` against `tokenizer` (as model loaders do) and writes the
     /// fixed conversation with it.
     static func deriveLayout(_ tokenizer: any Tokenizer, template: String, bos: String?, eos: String?, pad: String?,
                              unk: String?, source: String) -> ChatTemplate? {
-        guard let layout = try? ChatTemplate(
-            tokenizer: tokenizer, template: template, bosToken: bos, eosToken: eos, padToken: pad, unkToken: unk,
-            source: source, date: "26 Jul 2024", now: now) else { return nil }
-        _ = layout.tokens(for: messages, addGenerationPrompt: true)
-        _ = layout.tokens(for: Array(messages.prefix(2)), addGenerationPrompt: false)
+        guard let layout = attempt("derive ChatTemplate", {
+            try ChatTemplate(tokenizer: tokenizer, template: template, bosToken: bos, eosToken: eos, padToken: pad,
+                             unkToken: unk, source: source, date: "26 Jul 2024", now: now)
+        }) else { return nil }
+        consume(layout.tokens(for: messages, addGenerationPrompt: true))
+        consume(layout.tokens(for: Array(messages.prefix(2)), addGenerationPrompt: false))
         return layout
     }
 }
@@ -163,11 +188,19 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>,
         exit(2)
     }
     Fuzz.selected = target
+    Fuzz.verbose = environment["SCORE_FUZZ_VERBOSE"] == "1"
     var root = environment["SCORE_FUZZ_SCRATCH"] ?? ""
     if root.isEmpty {
         var isDirectory: ObjCBool = false
         root = FileManager.default.fileExists(atPath: "/dev/shm", isDirectory: &isDirectory) && isDirectory.boolValue
             ? "/dev/shm" : NSTemporaryDirectory()
+    }
+    // Folders of earlier processes that crashed (a crash skips the atexit handler; libFuzzer's
+    // -minimize_crash and -fork modes start many such processes).
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where entry.hasPrefix("score-fuzz-") {
+        if let pid = Int32(entry.dropFirst("score-fuzz-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+            try? FileManager.default.removeItem(atPath: root + "/" + entry)
+        }
     }
     let scratch = URL(fileURLWithPath: root).appendingPathComponent("score-fuzz-\(getpid())")
     do {

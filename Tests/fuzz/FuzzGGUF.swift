@@ -8,20 +8,21 @@ extension Fuzz {
     static let ggufTarget = FuzzTarget(
         name: "gguf", summary: "a .gguf file: GGUFFile, dequantization, GGUF -> config/model/tokenizer/template"
     ) { data in
-        guard let file = try? GGUFFile(contentsOf: file("model.gguf", data)) else { return }
-        for tensor in file.tensors { _ = try? file.floats(tensor.name) }
-        for (_, value) in file.metadata { _ = (value.intValue, value.doubleValue, value.typeName) }
-        if (try? ModelConfig(gguf: file)) != nil {
-            _ = try? Transformer.load(gguf: file, threads: 1)
+        let url = file("model.gguf", data)
+        guard let file = attempt("GGUFFile", { try GGUFFile(contentsOf: url) }) else { return }
+        for tensor in file.tensors { _ = attempt("dequantize \(tensor.name)") { try file.floats(tensor.name) } }
+        for (_, value) in file.metadata { consume((value.intValue, value.doubleValue, value.typeName)) }
+        if attempt("ModelConfig(gguf:)", { try ModelConfig(gguf: file) }) != nil {
+            _ = attempt("Transformer.load(gguf:)") { try Transformer.load(gguf: file, threads: 1) }
         }
-        guard let files = try? GGUFTokenizerFiles(file) else { return }
-        let generation = try? GenerationDefaults.parse(files.generationConfig)
-        guard let tokenizer = try? BPETokenizer(json: files.tokenizerJSON, path: file.path) else { return }
+        guard let files = attempt("GGUFTokenizerFiles", { try GGUFTokenizerFiles(file) }) else { return }
+        let generation = attempt("GenerationDefaults.parse") { try GenerationDefaults.parse(files.generationConfig) }
+        guard let tokenizer = attempt("BPETokenizer", { try BPETokenizer(json: files.tokenizerJSON, path: file.path) }) else { return }
         exercise(tokenizer)
-        guard let config = try? TokenizerConfig(json: files.tokenizerConfig, path: file.path),
+        guard let config = attempt("TokenizerConfig", { try TokenizerConfig(json: files.tokenizerConfig, path: file.path) }),
               let template = config.chatTemplate,
               let layout = deriveLayout(tokenizer, template: template, bos: config.bosToken, eos: config.eosToken,
                                         pad: config.padToken, unk: config.unkToken, source: file.path) else { return }
-        if let stops = generation?.eosTokenIds, !stops.isEmpty { _ = try? layout.addingStopTokens(stops) }
+        if let stops = generation?.eosTokenIds, !stops.isEmpty { _ = attempt("addingStopTokens") { try layout.addingStopTokens(stops) } }
     }
 }

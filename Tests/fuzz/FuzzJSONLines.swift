@@ -6,7 +6,8 @@ extension Fuzz {
     static let jsonLinesTarget = FuzzTarget(
         name: "jsonl_problems", summary: "a .jsonl problem list: SelfCorrectionProblem.readJSONLines, then fingerprinted"
     ) { data in
-        guard let problems = try? SelfCorrectionProblem.readJSONLines(from: file("problems.jsonl", data)) else { return }
-        _ = SCoReSavedState.fingerprint(problems)
+        let url = file("problems.jsonl", data)
+        guard let problems = attempt("readJSONLines", { try SelfCorrectionProblem.readJSONLines(from: url) }) else { return }
+        consume(SCoReSavedState.fingerprint(problems))
     }
 }

@@ -7,20 +7,21 @@ extension Fuzz {
     static let safeTensorsTarget = FuzzTarget(
         name: "safetensors", summary: "a .safetensors file: header validation, then every tensor decoded"
     ) { data in
-        guard let file = try? SafeTensorsFile(contentsOf: file("model.safetensors", data)) else { return }
-        _ = file.metadata.count
+        let url = file("model.safetensors", data)
+        guard let file = attempt("SafeTensorsFile", { try SafeTensorsFile(contentsOf: url) }) else { return }
+        consume(file.metadata.count)
         for name in file.names {
             guard let info = file.info(name) else { continue }
             if info.dtype.isFloatingPoint {
-                _ = try? file.floats(name)
+                _ = attempt("floats \(name)") { try file.floats(name) }
                 var scratch = [Float](repeating: 0, count: info.count)
                 scratch.withUnsafeMutableBufferPointer { buffer in
-                    if let base = buffer.baseAddress { try? file.copyFloats(name, into: base, count: info.count) }
+                    if let base = buffer.baseAddress { _ = attempt("copyFloats") { try file.copyFloats(name, into: base, count: info.count) } }
                 }
             } else {
-                _ = try? file.ints(name)
+                _ = attempt("ints \(name)") { try file.ints(name) }
             }
         }
-        _ = CheckpointWeights(file: file)
+        consume(CheckpointWeights(file: file))
     }
 }

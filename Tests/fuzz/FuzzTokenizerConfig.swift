@@ -7,9 +7,9 @@ extension Fuzz {
     static let tokenizerConfigTarget = FuzzTarget(
         name: "tokenizer_config", summary: "a tokenizer_config.json: TokenizerConfig(json:), then the chat layout derived"
     ) { data in
-        guard let config = try? TokenizerConfig(json: data, path: TokenizerConfig.fileName),
+        guard let config = attempt("TokenizerConfig", { try TokenizerConfig(json: data, path: TokenizerConfig.fileName) }),
               let template = config.chatTemplate else { return }
-        _ = deriveLayout(chatTokenizer, template: template, bos: config.bosToken, eos: config.eosToken,
-                         pad: config.padToken, unk: config.unkToken, source: config.path)
+        consume(deriveLayout(chatTokenizer, template: template, bos: config.bosToken, eos: config.eosToken,
+                             pad: config.padToken, unk: config.unkToken, source: config.path))
     }
 }

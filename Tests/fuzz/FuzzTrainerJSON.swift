@@ -7,13 +7,14 @@ extension Fuzz {
     static let trainerJSONTarget = FuzzTarget(
         name: "trainer_json", summary: "a SCoRe trainer.json: SCoReSavedState.read, then the resumed plan's arithmetic"
     ) { data in
-        guard let state = try? SCoReSavedState.read(from: file(SCoReTrainer.stateFileName, data)) else { return }
+        let url = file(SCoReTrainer.stateFileName, data)
+        guard let state = attempt("SCoReSavedState.read", { try SCoReSavedState.read(from: url) }) else { return }
         let options = state.options
-        _ = state.completedSteps >= options.plan.totalSteps  // SCoReTrainer.isFinished
+        consume(state.completedSteps >= options.plan.totalSteps)  // SCoReTrainer.isFinished
         let stage = options.plan.stage(at: state.completedSteps)
-        _ = options.episodesPerPrompt(stage)
-        _ = options.largestEpisodesPerPrompt
+        consume(options.episodesPerPrompt(stage))
+        consume(options.largestEpisodesPerPrompt)
         var generator = state.generator
-        _ = generator.next()
+        consume(generator.next())
     }
 }

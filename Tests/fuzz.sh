@@ -19,7 +19,8 @@
 #
 # Files: the binary goes to $SCORE_FUZZ_BUILD (default /tmp/score-fuzz-build); new corpus entries,
 # crash/leak/timeout artifacts and the logs to $SCORE_FUZZ_OUT (default a new /tmp/score-fuzz.XXXXXX,
-# kept and printed at the end). Nothing is written into the repository.
+# kept and printed at the end when something was found, else removed). Nothing is written into the
+# repository.
 #
 # Environment: SCORE_FUZZ_TIMEOUT (seconds per input, default 5), SCORE_FUZZ_RSS_MB (default 2048),
 # SCORE_FUZZ_ARGS (extra libFuzzer flags, e.g. "-max_len=65536"), SCORE_FUZZ_REBUILD=1 (build even
@@ -157,6 +158,10 @@ echo
 echo "== summary (${SECONDS_PER_TARGET}s per target; compile ${COMPILE_SECONDS}s)"
 for line in "${SUMMARY[@]}"; do echo "   $line"; done
 printf '   %-17s %12s execs\n' "total" "$TOTAL"
-echo "   corpus, artifacts and logs: $OUT"
+if [ $FAILED -eq 0 ] && [ -z "${SCORE_FUZZ_OUT:-}" ]; then
+    rm -rf "$OUT"  # nothing to look at: a temporary folder of ours
+else
+    echo "   corpus, artifacts and logs: $OUT"
+fi
 [ $FAILED -eq 0 ] && echo "== no findings" || echo "== FINDINGS: see above"
 exit $FAILED

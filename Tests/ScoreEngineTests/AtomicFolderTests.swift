@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import ScoreEngine
 
-/// Saves appear whole: a save over a folder leaves none of its old files, a failed save leaves
-/// the old folder as it was, a folder holding the user's own files is refused, and staging folders
-/// of killed saves are cleaned up by the next save.
+/// Saves appear whole: a save over a folder leaves none of the old files libscore wrote (the user's
+/// own files are kept), a failed save leaves the old folder as it was, a folder holding the user's
+/// own subfolders is refused, and staging folders of killed saves are cleaned up by the next save.
 struct AtomicFolderTests {
     static func entries(_ url: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
@@ -31,16 +31,25 @@ struct AtomicFolderTests {
         #expect(try Self.entries(parent) == ["model"])
     }
 
-    @Test func aFolderWithTheUsersFilesIsRefusedUntouched() throws {
+    @Test func theUsersFilesAreKeptAndTheirFoldersRefused() throws {
         let parent = try SafeTensorsTests.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: parent) }
-        let folder = parent.appendingPathComponent("mine")
+        // A training run's output folder: its metrics log is written before the model is saved.
+        let folder = parent.appendingPathComponent("run")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Self.write("my notes", folder.appendingPathComponent("notes.txt"))
+        try Self.write("{\"step\": 1}\n", folder.appendingPathComponent("metrics.jsonl"))
         let model = try Transformer(config: CheckpointTests.config(), seed: 1)
-        #expect(throws: ScoreError.self) { try model.save(to: folder) }
-        #expect(try Self.entries(folder) == ["notes.txt"])
-        #expect(try Self.entries(parent) == ["mine"])
+        try model.save(to: folder)
+        try model.save(to: folder)
+        #expect(try Self.entries(folder) == ["config.json", "metrics.jsonl", "model.safetensors"])
+        #expect(try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8) == "{\"step\": 1}\n")
+        // A folder with the user's own subfolder is refused, untouched.
+        let mine = parent.appendingPathComponent("mine")
+        try FileManager.default.createDirectory(at: mine.appendingPathComponent("photos"), withIntermediateDirectories: true)
+        try Self.write("my notes", mine.appendingPathComponent("notes.txt"))
+        #expect(throws: ScoreError.self) { try model.save(to: mine) }
+        #expect(try Self.entries(mine) == ["notes.txt", "photos"])
+        #expect(try Self.entries(parent) == ["mine", "run"])
         let file = parent.appendingPathComponent("file")
         try Self.write("x", file)
         #expect(throws: ScoreError.self) { try model.save(to: file) }
@@ -92,6 +101,7 @@ struct AtomicFolderTests {
         let adapterFolder = parent.appendingPathComponent("adapter")
         try adapters.save(to: adapterFolder)
         try Self.write("x", adapterFolder.appendingPathComponent("README.md"))
-        #expect(throws: ScoreError.self) { try adapters.save(to: adapterFolder) }
+        try adapters.save(to: adapterFolder)
+        #expect(try Self.entries(adapterFolder) == ["README.md", "adapter_config.json", "adapter_model.safetensors"])
     }
 }

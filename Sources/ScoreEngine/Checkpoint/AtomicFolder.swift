@@ -9,12 +9,13 @@ import Darwin
 
 /// Folders that appear whole. A save writes every file into a hidden staging folder beside the
 /// target, flushes it, then swaps it in with one rename: a reader (or a process killed at any point)
-/// sees the old folder or the new one, never a mix, and no file of the old folder survives into the
-/// new one. Staging folders left by a killed process are removed by the next save beside them.
+/// sees the old folder or the new one, never a mix, and no file libscore wrote into the old folder
+/// survives into the new one. Other files of the old folder (a metrics log, notes) are carried
+/// over as hard links; a folder holding other subfolders is refused. Staging folders left by a
+/// killed process are removed by the next save beside them.
 enum AtomicFolder {
-    /// Names libscore writes into its folders (model, adapter and trainer-state folders). A save
-    /// replaces an existing folder only when it holds nothing else, so that saving to a folder of
-    /// the user's by mistake cannot delete their files.
+    /// Names libscore writes into its folders (model, adapter and trainer-state folders): a save
+    /// replaces these; anything else in the folder is kept.
     static let ownedNames: Set<String> = Set(Transformer.tokenizerFileNames).union([
         Transformer.configFileName, CheckpointWeights.singleFileName, CheckpointWeights.indexFileName,
         LoRAAdapters.configFileName, LoRAAdapters.weightsFileName,
@@ -32,10 +33,11 @@ enum AtomicFolder {
 
     static let temporaryMarker = ".tmp-"
 
-    /// Makes `directory` the folder `body` writes into a staging folder it is given. The parent is
-    /// created if needed. Throws `ScoreError.invalidArgument` when `directory` exists and holds an
-    /// entry libscore does not write (nothing is changed), `ScoreError.io` when a file cannot be
-    /// written or the swap fails (the old folder is kept), and whatever `body` throws (likewise).
+    /// Makes `directory` the folder `body` writes into a staging folder it is given, plus the files
+    /// of the old folder libscore does not write. The parent is created if needed. Throws
+    /// `ScoreError.invalidArgument` when `directory` exists and holds a subfolder libscore does not
+    /// write (nothing is changed), `ScoreError.io` when a file cannot be written or the swap fails
+    /// (the old folder is kept), and whatever `body` throws (likewise).
     static func write(_ directory: URL, body: (URL) throws -> Void) throws {
         let target = directory.standardizedFileURL
         let parent = target.deletingLastPathComponent()
@@ -49,6 +51,7 @@ enum AtomicFolder {
         removeAbandonedStaging(beside: target)
         var isDirectory: ObjCBool = false
         let exists = fileManager.fileExists(atPath: target.path, isDirectory: &isDirectory)
+        var foreign = [String]()
         if exists {
             guard isDirectory.boolValue else {
                 throw ScoreError.io(path: target.path, reason: "exists and is not a folder")
@@ -59,11 +62,16 @@ enum AtomicFolder {
             } catch {
                 throw ScoreError.io(path: target.path, reason: "cannot list the folder: \(error.localizedDescription)")
             }
-            let foreign = entries.filter { !isOwned($0) }.sorted()
-            guard foreign.isEmpty else {
+            foreign = entries.filter { !isOwned($0) }.sorted()
+            let folders = foreign.filter { entry in
+                var isFolder: ObjCBool = false
+                return fileManager.fileExists(atPath: target.appendingPathComponent(entry).path, isDirectory: &isFolder)
+                    && isFolder.boolValue
+            }
+            guard folders.isEmpty else {
                 throw ScoreError.invalidArgument(
-                    "\(target.path) holds \(foreign.prefix(3).joined(separator: ", "))\(foreign.count > 3 ? ", ..." : ""), "
-                    + "which libscore did not write; saving replaces the whole folder, so save to a new or empty folder")
+                    "\(target.path) holds the folder\(folders.count > 1 ? "s" : "") \(folders.prefix(3).joined(separator: ", ")), "
+                    + "which libscore did not write; saving replaces the folder as a whole, so save to a new folder")
             }
         }
         let staging = parent.appendingPathComponent(
@@ -74,6 +82,9 @@ enum AtomicFolder {
         var swapped = false
         defer { if !swapped { try? fileManager.removeItem(at: staging) } }
         try body(staging)
+        for entry in foreign where !fileManager.fileExists(atPath: staging.appendingPathComponent(entry).path) {
+            try carryOver(target.appendingPathComponent(entry), to: staging.appendingPathComponent(entry))
+        }
         syncDirectory(staging.path)
         if exists {
             if exchange(staging.path, target.path) {
@@ -103,6 +114,17 @@ enum AtomicFolder {
             swapped = true
         }
         syncDirectory(parent.path)
+    }
+
+    /// Puts the user's file `source` into the staging folder: a hard link (the same file, no copy),
+    /// or a copy where links are not possible.
+    static func carryOver(_ source: URL, to destination: URL) throws {
+        if link(source.path, destination.path) == 0 { return }
+        do {
+            try FileManager.default.copyItem(at: source, to: destination)
+        } catch {
+            throw ScoreError.io(path: source.path, reason: "cannot keep this file in the new folder: \(error.localizedDescription)")
+        }
     }
 
     /// Swaps two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`); false when the

@@ -48,9 +48,8 @@ extension LoRAAdapters {
         }
     }
 
-    /// Writes the adapters as a PEFT folder, which appears whole (`AtomicFolder`: an existing one
-    /// is replaced, and refused when it holds files libscore does not write). `baseModel` is
-    /// recorded as `base_model_name_or_path`.
+    /// Writes the adapters as a PEFT folder, which appears whole (`AtomicFolder`: files libscore
+    /// wrote are replaced, other files kept). `baseModel` is recorded as `base_model_name_or_path`.
     public func save(to directory: URL, baseModel: String? = nil) throws {
         try AtomicFolder.write(directory) { try writeFiles(into: $0, baseModel: baseModel) }
     }

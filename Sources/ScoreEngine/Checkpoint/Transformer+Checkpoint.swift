@@ -21,8 +21,8 @@ extension Transformer {
     /// name (no `lm_head.weight` when embeddings are tied) and `config.json` the configuration
     /// (see `ModelConfig+HuggingFace.swift`). With `source`, the files of `tokenizerFileNames`
     /// found there are copied too (`source` may be `directory` itself). The folder appears whole
-    /// (`AtomicFolder`): an existing one is replaced, files of it included, and refused when it
-    /// holds files libscore does not write. With adapters attached, the weights written are the
+    /// (`AtomicFolder`): an existing one is replaced with every file libscore wrote into it; other
+    /// files in it are kept, other subfolders make the save fail. With adapters attached, the weights written are the
     /// merged ones (W + s·B·A: a plain folder that computes what this model computes) unless
     /// `mergingAdapters` is false (the base alone); the model in memory is not changed either way.
     public func save(to directory: URL, copyingTokenizerFrom source: URL? = nil, mergingAdapters: Bool = true) throws {

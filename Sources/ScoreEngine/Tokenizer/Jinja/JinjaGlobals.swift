@@ -55,7 +55,9 @@ enum JinjaGlobals {
             }
             for (key, value) in keywords { attributes[key] = value }
             if name == "dict" { return .dict(attributes) }
-            return .namespace(JinjaNamespace(attributes))
+            let namespace = JinjaNamespace(attributes)
+            renderer.namespaces.append(namespace)
+            return .namespace(namespace)
         case "raise_exception":
             let message = positional.first?.pythonString ?? ""
             throw JinjaError(kind: .raised, message: message, line: nil)

@@ -43,9 +43,11 @@ final class JinjaRenderer {
     var evaluationDepth = 0
     /// Current nesting of statement lists (blocks, loop bodies, macro bodies).
     private var renderDepth = 0
-    /// Scopes that hold a macro defined in them: the macro holds its scope in turn, so the pair is
-    /// released by emptying these scopes once rendering ends.
+    /// Scopes that hold a macro defined in them (the macro holds its scope in turn) and the
+    /// namespaces made (`{% set ns.me = ns %}` makes one hold itself): reference cycles a template
+    /// can build, released by emptying these once rendering ends.
     private var macroScopes: [JinjaScope] = []
+    var namespaces: [JinjaNamespace] = []
 
     /// A renderer with `variables` in its outermost scope.
     init(variables: [String: JinjaValue], options: Options) {
@@ -58,7 +60,9 @@ final class JinjaRenderer {
     func render(_ nodes: [JinjaNode]) throws -> String {
         defer {
             for scope in macroScopes { scope.removeAll() }
+            for namespace in namespaces { namespace.attributes = JinjaDict() }
             macroScopes = []
+            namespaces = []
         }
         var out = ""
         _ = try render(nodes, in: globals, into: &out)

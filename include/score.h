@@ -36,7 +36,9 @@
  *   the call that triggers them, before that call returns; a callback must not call functions on
  *   the trainer or policy whose call is running it. All three are enforced: a second trainer on a
  *   policy, a call on a handle (or a trainer's policy) while another call holds it, from another
- *   thread or from a callback, fail with SCORE_ERR_STATE and leave the running call undisturbed.
+ *   thread or from a callback, fail with SCORE_ERR_STATE at once (they do not wait: a host that
+ *   shares a handle between threads serialises its calls itself) and leave the running call
+ *   undisturbed.
  *   The library runs OpenBLAS single-threaded (process-wide) and splits work over its own threads.
  * - Failure leaves things as they were. A step that fails (a verifier error, a NaN reward, an
  *   abort) applies no update and leaves the weights, optimizer, sampling state and step count

@@ -88,26 +88,17 @@ struct PerStateBaselineTests {
             batches.append(items)
             return items.indices.map { Float($0 % 2) }
         }
-        let model = try Transformer(config: SCoReTrainerTests.config, seed: 3)
-        let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
-        var options = SCoReOptions()
-        options.promptsPerStep = 2
-        options.samplesPerPrompt = 2
-        options.secondAttemptsPerFirst = 3
-        options.maxNewTokens = 3
-        options.plan = .score(stageI: 1, stageII: 1, rounds: 1)
-        let trainer = try SCoReTrainer(policy: model, problems: SCoReTrainerTests.problems, format: format,
-                                       verifier: verifier, options: options)
+        // 2 prompts × 2 first attempts × 3 second attempts.
+        let trainer = try SCoReTrainerTests.trainer(plan: .score(stageI: 1, stageII: 1, rounds: 1), verifier: verifier,
+                                                    secondAttempts: 3)
         for _ in 0..<2 {
             let stats = try trainer.step()
             #expect(stats.metrics.count == 12 && stats.gradNorm.isFinite && stats.gradNorm > 0)
         }
         #expect(batches.allSatisfy { $0.count == 24 })
-        options.plan = .singleTurn(steps: 1)
-        let single = try SCoReTrainer(policy: try Transformer(config: SCoReTrainerTests.config, seed: 3),
-                                      problems: SCoReTrainerTests.problems, format: format, verifier: verifier,
-                                      options: options)
+        let single = try SCoReTrainerTests.trainer(plan: .singleTurn(steps: 1), verifier: verifier, secondAttempts: 3)
         #expect(try single.step().metrics.count == 4)
+        var options = SCoReOptions()
         options.secondAttemptsPerFirst = 0
         #expect(throws: ScoreError.self) { try options.validate() }
     }

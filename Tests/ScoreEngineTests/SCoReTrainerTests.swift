@@ -11,7 +11,8 @@ struct SCoReTrainerTests {
                            SelfCorrectionProblem(prompt: "4+4=", reference: "8"),
                            SelfCorrectionProblem(prompt: "9+0=", reference: "9")]
 
-    static func trainer(plan: StagePlan, verifier: any Verifier = ArithmeticVerifier()) throws -> SCoReTrainer {
+    static func trainer(plan: StagePlan, verifier: any Verifier = ArithmeticVerifier(),
+                        secondAttempts: Int = 1) throws -> SCoReTrainer {
         let model = try Transformer(config: config, seed: 3)
         let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?")
         var options = SCoReOptions()
@@ -20,6 +21,7 @@ struct SCoReTrainerTests {
         options.maxNewTokens = 3
         options.learningRate = 1e-3
         options.plan = plan
+        options.secondAttemptsPerFirst = secondAttempts
         return try SCoReTrainer(policy: model, problems: problems, format: format, verifier: verifier, options: options)
     }
 

@@ -4,7 +4,7 @@
 #     Tests/fuzz.sh SECONDS [TARGET...]
 #
 # Compiles Sources/ScoreEngine/**/*.swift with the harness in Tests/fuzz/*.swift into one binary
-# (one module, so the engine's internal APIs are callable; checked -O build, not -Ounchecked, so
+# (one module, so the engine's internal APIs are callable; -O like the release build, so
 # out-of-bounds indexing and overflow trap), then runs each TARGET (default: all) for SECONDS,
 # seeded from Tests/fuzz/corpus/<target>/. Total time: the compile (skipped when nothing changed
 # since the last build) plus SECONDS per target. Every compile and run is `nice -n 19`.

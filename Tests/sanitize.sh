@@ -160,8 +160,8 @@ if echo "" | "${NICE[@]}" "$SWIFTC" -sanitize=undefined -typecheck - > "$LOGS/ub
     echo "   Swift: swiftc accepts -sanitize=undefined: the address build adds --sanitize=undefined"
 else
     echo "   Swift: not available ($(grep -m1 -a 'error' "$LOGS/ubsan-swift-probe.log" | sed 's/^.*error: //')):"
-    echo "          the library is built without it (its own overflow and bounds traps are off in"
-    echo "          -Ounchecked release builds; the debug-build engine tests of Tests/run.sh keep them)"
+    echo "          the library is built without it (its own overflow and bounds checks stay on:"
+    echo "          release builds are -O, not -Ounchecked)"
 fi
 C_UBSAN=0
 cat > "$LOGS/ubsan_probe.c" << 'EOF'

@@ -460,7 +460,10 @@ typedef struct score_trainer_options {
     int32_t samples_per_prompt;/* k, 1...1024; default 4 (with 1, leave-one-out has no other
                                   sample and subtracts nothing); prompts x k <= 65536 a step */
     float temperature;         /* sampling of both attempts during training; default 1 */
-    float first_temperature;   /* attempt 1 only; < 0 (default -1) = temperature */
+    /* Attempt 1 of two-attempt steps only; < 0 (default -1) = temperature. When it differs from
+       temperature, first attempts are not the policy's own samples, so turn 1's policy-gradient
+       term is masked (it keeps its KL term); single-turn steps sample at temperature. */
+    float first_temperature;
     int32_t max_new_tokens;    /* per attempt; default 8 */
     uint64_t seed;             /* sampling; default 0 */
     /* Episodes forwarded and back-propagated at once; their gradients accumulate, so the step is

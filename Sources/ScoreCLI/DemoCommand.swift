@@ -17,6 +17,7 @@ struct DemoCommand: ParsableCommand {
             """)
 
     @Flag(help: "Only the base and SCoRe, smaller.") var quick = false
+    @Flag(help: "Only build and evaluate the base (to check a seed's base before a full run).") var baseOnly = false
     @Option(help: "Seed of weights, data, sampling.") var seed: UInt64 = 1
     @Option(help: "Threads for the kernels.") var threads = 2
     @Option(help: "Held-out problems to evaluate on (default: 500, or 300 with --model).") var evalCount: Int?
@@ -30,6 +31,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "KL penalty of the RL rows: k3 (default), k2, k1-in-reward (the paper's KL(π‖π_ref)), k1.") var kl: String?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
+    @Option(help: "Temperature of attempt 1 in the two-attempt RL rows (default: the RL temperature); when it differs, turn 1's policy-gradient term is masked.")
+    var firstTemperature: Float?
     @Option(help: "Checkpoint each RL row keeps: last (default), validation (built-in task only) or training-reward.")
     var select: String?
     @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
@@ -67,13 +70,19 @@ struct DemoCommand: ParsableCommand {
             guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1") }
             settings.rl.secondAttemptsPerFirst = secondAttempts
         }
+        if let firstTemperature {
+            guard firstTemperature.isFinite, firstTemperature >= 0 else {
+                throw ValidationError("--first-temperature must be finite and >= 0")
+            }
+            settings.rl.firstAttemptTemperature = firstTemperature
+        }
         if let select { settings.selection = try ObjectiveArguments.choice(select, CheckpointSelection.allCases, "--select") }
         let folder = URL(fileURLWithPath: out ?? "runs/demo-seed\(seed)")
         print("libscore \(LibraryVersion.string) SCoRe demo (\(quick ? "quick" : "full"), seed \(seed), "
               + "\(threads) threads): \(workload.title), \(workload.heldOut.count) held-out problems")
         let began = Date()
         let demo = try SelfCorrectionDemo(workload: workload, settings: settings, seed: seed, threads: threads,
-                                          quick: quick, output: folder)
+                                          quick: quick, baseOnly: baseOnly, output: folder)
         let rows = try demo.run()
         print("\n" + DemoRow.terminalHeader)
         for row in rows { print(row.terminal) }
@@ -93,7 +102,8 @@ struct DemoCommand: ParsableCommand {
         try rowsJSON.write(to: folder.appendingPathComponent("table.json"), options: .atomic)
         print("\nAccuracies in % of \(workload.heldOut.count) held-out problems, greedy; Δ = Acc@t2 − Acc@t1. "
               + "Total \(ProgressDisplay.clock(seconds)).")
-        print("Wrote \(folder.path)/table.md, table.json, metrics.jsonl, accuracy.svg, base-model/ and score-model/.")
+        print("Wrote \(folder.path)/table.md, table.json, metrics.jsonl, "
+              + (baseOnly ? "and base-model/." : "accuracy.svg, base-model/ and score-model/."))
     }
 
     /// The pretrained-model workload: the built-in real task, or the given problem files.

@@ -15,11 +15,16 @@ struct ObjectiveArguments: ParsableArguments {
     var turn2StateBaseline = false
     @Option(help: "Second attempts per first attempt; from 2 on, each is compared with its siblings (per-state baseline).")
     var secondAttempts = 1
+    @Option(help: "Temperature of attempt 1 in two-attempt steps (default: the training temperature); when it differs, turn 1's policy-gradient term is masked (its samples are not the policy's own).")
+    var firstTemperature: Float?
 
     /// Checked when the command line is parsed, before any work.
     func validate() throws {
         try objective().validate()
         guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1 (got \(secondAttempts))") }
+        if let firstTemperature, !(firstTemperature.isFinite && firstTemperature >= 0) {
+            throw ValidationError("--first-temperature must be finite and >= 0 (got \(firstTemperature))")
+        }
     }
 
     /// The objective options these arguments name; unknown names are a validation error.
@@ -31,10 +36,12 @@ struct ObjectiveArguments: ParsableArguments {
                          turn2StateBaseline: turn2StateBaseline)
     }
 
-    /// Sets the objective and the second attempts per first attempt of `options`.
+    /// Sets the objective, the second attempts per first attempt and the first-attempt temperature
+    /// of `options`.
     func apply(to options: inout SCoReOptions) throws {
         options.objective = try objective()
         options.secondAttemptsPerFirst = secondAttempts
+        options.firstAttemptTemperature = firstTemperature
     }
 
     /// The case whose name matches `name`, ignoring case, hyphens and underscores

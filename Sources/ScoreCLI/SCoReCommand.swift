@@ -33,7 +33,6 @@ struct SCoReCommand: ParsableCommand {
     @Option(help: "Stage I steps.") var stageI = 100
     @Option(help: "Stage II steps.") var stageII = 100
     @Option(help: "Stage I/II rounds (>1 interleaves the stages).") var rounds = 1
-    @Option(help: "Sampling temperature of attempt 1 during RL (default: 1, as attempt 2).") var firstTemperature: Float?
     @Option(help: "Prompts per RL step.") var prompts = 32
     @Option(help: "Samples per prompt.") var samples = 4
     @Option(help: "RL learning rate.") var learningRate: Float = 1e-4
@@ -138,7 +137,6 @@ struct SCoReCommand: ParsableCommand {
         var options = SCoReOptions()
         options.promptsPerStep = prompts
         options.samplesPerPrompt = samples
-        options.firstAttemptTemperature = firstTemperature
         options.learningRate = learningRate
         try objective.apply(to: &options)
         options.plan = .score(stageI: stageI, stageII: stageII, rounds: rounds)

@@ -53,6 +53,39 @@ struct BaselineDataTests {
         }
     }
 
+    @Test func dependentCorrectionsKeepFixOrBreakTheModelsOwnFirstAttempt() throws {
+        let (model, format) = try Self.setup()
+        // First attempts of even length count as right.
+        let verifier = ClosureVerifier { items in items.map { $0.response.utf8.count % 2 == 0 ? 1 : 0 } }
+        func build(keep: Double, fix: Double, seed: UInt64) throws -> [SFTExample] {
+            var rng = RandomGenerator(seed: seed)
+            return try SelfCorrectionSFTData.dependentCorrections(
+                model: model, problems: Self.problems, format: format, verifier: verifier, temperature: 1,
+                maxNewTokens: 4, keep: keep, fix: fix, generator: &rng) { _, _ in "W" }
+        }
+        var sawRight = false, sawWrong = false
+        for seed: UInt64 in 1...4 {
+            let faithful = try build(keep: 1, fix: 1, seed: seed)
+            let careless = try build(keep: 0, fix: 0, seed: seed)
+            #expect(faithful.count == Self.problems.count && careless.count == Self.problems.count)
+            for (problem, (good, bad)) in zip(Self.problems, zip(faithful, careless)) {
+                // The same sampled first attempt (the choices draw from their own generator), trained.
+                #expect(good.segments.map(\.trained) == [false, true, false, true])
+                #expect(good.segments[1].tokens == bad.segments[1].tokens)
+                let right = try format.text(of: good.segments[1].tokens).utf8.count % 2 == 0
+                if right { sawRight = true } else { sawWrong = true }
+                // keep = fix = 1: a right attempt is copied, a wrong one replaced by the reference.
+                #expect(good.segments[3].tokens == (right ? good.segments[1].tokens
+                                                          : format.attemptTokens(problem.reference)))
+                // keep = fix = 0: the second attempt is always the wrong answer.
+                #expect(bad.segments[3].tokens == format.attemptTokens("W"))
+            }
+        }
+        #expect(sawRight && sawWrong)
+        #expect(throws: ScoreError.self) { try build(keep: 1.5, fix: 0, seed: 1) }
+        #expect(throws: ScoreError.self) { try build(keep: 0.5, fix: .nan, seed: 1) }
+    }
+
     @Test func selfRefineGivesOneEpisodePerProblemAndFitsTheContext() throws {
         let (model, format) = try Self.setup()
         let episodes = try model.selfRefine(problems: Self.problems, format: format, rounds: 50, maxNewTokens: 4,

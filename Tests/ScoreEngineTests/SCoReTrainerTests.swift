@@ -170,4 +170,39 @@ struct SCoReTrainerTests {
         options.firstAttemptTemperature = .nan
         #expect(throws: ScoreError.self) { try options.validate() }
     }
+
+    /// Tempered first attempts are not the policy's own samples: their policy-gradient term is
+    /// masked. Rewards on attempt 1 only (no shaping) then move nothing in the first step (the
+    /// policy equals its reference, so the KL slope is zero), while untempered ones do; single-turn
+    /// steps keep sampling attempt 1 at the training temperature.
+    @Test func temperedFirstAttemptsCarryNoPolicyGradient() throws {
+        var batches = [[VerifierItem]]()
+        let verifier = ClosureVerifier { items in
+            batches.append(items)
+            return items.map { $0.turn == 1 ? Float($0.response.utf8.count % 2) : 0 }
+        }
+        func gradientNorm(firstTemperature: Float?, plan: StagePlan) throws -> Float {
+            var options = SCoReOptions()
+            options.promptsPerStep = 2
+            options.samplesPerPrompt = 4
+            options.maxNewTokens = 3
+            options.firstAttemptTemperature = firstTemperature
+            options.objective.shaping = .none
+            options.plan = plan
+            let trainer = try SCoReTrainer(
+                policy: try Transformer(config: Self.config, seed: 3), problems: Self.problems,
+                format: try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?"), verifier: verifier,
+                options: options)
+            return try trainer.step().gradNorm
+        }
+        let stageII = StagePlan.score(stageI: 0, stageII: 1, rounds: 1)
+        #expect(try gradientNorm(firstTemperature: nil, plan: stageII) > 1e-3)
+        #expect(try gradientNorm(firstTemperature: 1, plan: stageII) > 1e-3)
+        #expect(try gradientNorm(firstTemperature: 0.5, plan: stageII) < 1e-6)
+        // Single-turn: attempt 1 is sampled (not greedy at 0) and trained.
+        batches.removeAll()
+        #expect(try gradientNorm(firstTemperature: 0, plan: .singleTurn(steps: 1)) > 1e-3)
+        let first = batches[0].map(\.response)
+        #expect(Set(first.prefix(4)).count > 1 || Set(first.suffix(4)).count > 1)
+    }
 }

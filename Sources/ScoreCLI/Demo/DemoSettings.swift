@@ -7,8 +7,12 @@ struct DemoSettings {
     /// (checked every 10 steps from step 200).
     var pretrainSteps = 800
     var pretrainTarget = 0.45
-    /// Two-attempt exchanges: at most this many steps, at least `baseMinSteps`, stopping once
-    /// validation Acc@t1 reaches `baseTarget` (checked every 5 steps).
+    /// Two-attempt exchanges after the base's own first attempts: a right one kept with probability
+    /// `baseKeep`, a wrong one fixed with probability `baseFix` (otherwise another wrong answer).
+    var baseKeep = 0.9
+    var baseFix = 0.5
+    /// At most this many steps of them, at least `baseMinSteps`, stopping once validation Acc@t1
+    /// still reaches `baseTarget` (checked every 5 steps)...
     var baseSteps = 200
     var baseMinSteps = 40
     var baseTarget = 0.40

@@ -4,15 +4,19 @@ import ScoreEngine
 extension DemoWorkload {
     /// The built-in demo: a tiny model from scratch on 2-digit addition with the byte tokenizer.
     /// The base is trained on single-turn addition until validation Acc@t1 reaches
-    /// `pretrainTarget`, then on two-attempt exchanges whose first attempt is wrong half the time
-    /// and whose second is right 80% of the time, independently, until validation Acc@t1 reaches
-    /// `baseTarget` and Acc@t2 `baseTargetT2`: an early-stopped, imperfect base whose second
-    /// attempt edits.
+    /// `pretrainTarget`; its own first attempts (sampled at temperature 1) are then followed by
+    /// second attempts that keep a right one (probability `baseKeep`) and fix a wrong one
+    /// (`baseFix`), otherwise give another wrong answer, and the base learns those second attempts
+    /// until validation Acc@t2 reaches `baseTargetT2`: an early-stopped, imperfect base whose
+    /// mistakes are its own and whose second attempt depends on its first. A base that misses a
+    /// target stops the demo.
     static func arithmetic(settings: DemoSettings, seed: UInt64, threads: Int) throws -> DemoWorkload {
         let task = try ArithmeticTask()
         let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: settings.instruction)
+        var sums = [String: Int]()
         func problem(_ p: ArithmeticProblem) -> SelfCorrectionProblem {
-            SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
+            sums[p.prompt] = p.a + p.b
+            return SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
         }
         var splitRNG = RandomGenerator(seed: 0xBA5E)
         let shuffled = task.problems(.train).shuffled(using: &splitRNG)
@@ -23,30 +27,50 @@ extension DemoWorkload {
         // A fixed random sample of the held-out split, the same for every seed.
         var heldRNG = RandomGenerator(seed: 0x7E57)
         let heldOut = Array(task.problems(.test).shuffled(using: &heldRNG).prefix(settings.evalCount)).map(problem)
+        let verifier = ArithmeticVerifier()
 
         func makeBase(_ demo: SelfCorrectionDemo) throws -> Transformer {
             let model = try Transformer(config: .tiny, seed: seed, threads: threads)
             let plain = zip(trainProblems, train).map {
                 SFTExample(prompt: format.promptTokens($0.0.prompt), completion: format.attemptTokens($0.1.reference))
             }
-            try demo.supervised(model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
-                                label: "base: addition") { step in
+            let pretrained = try demo.supervised(
+                model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
+                label: "base: addition"
+            ) { step in
                 step >= 200 && step % 10 == 0 ? try demo.validation(model).accuracyT1 >= settings.pretrainTarget : false
             }
-            var rng = RandomGenerator(seed: seed &+ 17)
-            let exchanges = trainProblems.map {
-                task.selfCorrectionExample($0, format: format, firstCorrect: 0.5, secondCorrect: 0.8, maxOffset: 10,
-                                           fixedWidth: true, using: &rng)
+            guard pretrained else {
+                let reached = try demo.validation(model).accuracyT1
+                throw DemoError.baseMissedTarget(seed: seed, detail: String(
+                    format: "plain addition reached %.1f%% validation Acc@t1 in %d steps (target %.0f%%)",
+                    100 * reached, settings.pretrainSteps, 100 * settings.pretrainTarget))
             }
-            try demo.supervised(model, examples: exchanges, steps: settings.baseSteps, batch: settings.baseBatch,
-                                learningRate: 2e-3, schedule: .cosine, label: "base: two attempts") { step in
+            var rng = RandomGenerator(seed: seed &+ 17)
+            let exchanges = try SelfCorrectionSFTData.dependentCorrections(
+                model: model, problems: train, format: format, verifier: verifier, temperature: 1,
+                maxNewTokens: settings.maxNewTokens, keep: settings.baseKeep, fix: settings.baseFix, generator: &rng
+            ) { problem, rng in
+                task.wrongAnswer(sum: sums[problem.prompt] ?? 0, maxOffset: 10, fixedWidth: true, using: &rng)
+            }
+            var last = SelfCorrectionMetrics(pairs: [])
+            let based = try demo.supervised(
+                model, examples: exchanges, steps: settings.baseSteps, batch: settings.baseBatch, learningRate: 2e-3,
+                schedule: .cosine, label: "base: two attempts"
+            ) { step in
                 guard step >= settings.baseMinSteps, step % 5 == 0 else { return false }
-                let check = try demo.validation(model)
-                return check.accuracyT1 >= settings.baseTarget && check.accuracyT2 >= settings.baseTargetT2
+                last = try demo.validation(model)
+                return last.accuracyT1 >= settings.baseTarget && last.accuracyT2 >= settings.baseTargetT2
+            }
+            guard based else {
+                throw DemoError.baseMissedTarget(seed: seed, detail: String(
+                    format: "two-attempt training reached validation Acc@t1 %.1f%% and Acc@t2 %.1f%% in %d steps "
+                        + "(targets %.0f%% and %.0f%%)", 100 * last.accuracyT1, 100 * last.accuracyT2,
+                    settings.baseSteps, 100 * settings.baseTarget, 100 * settings.baseTargetT2))
             }
             return model
         }
-        return DemoWorkload(title: "tiny model, 2-digit addition", format: format, verifier: ArithmeticVerifier(),
+        return DemoWorkload(title: "tiny model, 2-digit addition", format: format, verifier: verifier,
                             train: train, validation: validation, heldOut: heldOut, correctAttempt: { $0.reference },
                             basePhases: 2, makeBase: makeBase,
                             save: { model, url in try model.save(to: url) })

@@ -8,6 +8,8 @@ final class SelfCorrectionDemo {
     let seed: UInt64
     let threads: Int
     let quick: Bool
+    /// Only build and evaluate the base.
+    let baseOnly: Bool
     let output: URL
     let workload: DemoWorkload
     var format: SelfCorrectionFormat { workload.format }
@@ -21,17 +23,19 @@ final class SelfCorrectionDemo {
     private let phases: Int
     private let start = Date()
 
-    init(workload: DemoWorkload, settings: DemoSettings, seed: UInt64, threads: Int, quick: Bool, output: URL) throws {
+    init(workload: DemoWorkload, settings: DemoSettings, seed: UInt64, threads: Int, quick: Bool, baseOnly: Bool = false,
+         output: URL) throws {
         self.workload = workload
         self.settings = settings
         self.seed = seed
         self.threads = threads
         self.quick = quick
+        self.baseOnly = baseOnly
         self.output = output
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         log = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let rows = 5 + (settings.ablateShaping ? 1 : 0) + settings.starRounds
-        phases = workload.basePhases + 1 + (quick ? 1 : rows)
+        phases = workload.basePhases + 1 + (baseOnly ? 0 : quick ? 1 : rows)
     }
 
     /// Runs every phase and returns the table rows.
@@ -39,6 +43,10 @@ final class SelfCorrectionDemo {
         let base = try workload.makeBase(self)
         try workload.save(base, output.appendingPathComponent("base-model"))
         var rows = [try row("base") { base.copy() }]
+        if baseOnly {
+            log.close()
+            return rows
+        }
         if !quick {
             rows.append(try selfRefineRow(base))
             rows.append(try row("Pair-SFT") { try pairSFT(from: base) })
@@ -164,16 +172,16 @@ final class SelfCorrectionDemo {
         return row
     }
 
-    /// SFT for at most `steps` steps; `stop(step)` may end it early.
+    /// SFT for at most `steps` steps; `stop(step)` may end it early. Returns whether it did.
+    @discardableResult
     func supervised(_ model: Transformer, examples: [SFTExample], steps: Int, batch: Int, learningRate: Float,
                     schedule: LearningRateSchedule.Kind = .constant, label: String,
-                    stop: (Int) throws -> Bool = { _ in false }) throws {
+                    stop: (Int) throws -> Bool = { _ in false }) throws -> Bool {
         beginPhase(label)
-        guard steps > 0, !examples.isEmpty else { return }
+        guard steps > 0, !examples.isEmpty else { return false }
         if let lora = settings.rl.lora {
-            try supervisedAdapters(model, lora: lora, examples: examples, steps: steps, batch: batch,
-                                   learningRate: learningRate, stop: stop)
-            return
+            return try supervisedAdapters(model, lora: lora, examples: examples, steps: steps, batch: batch,
+                                          learningRate: learningRate, stop: stop)
         }
         let trainer = try SFTTrainer(model: model, examples: examples, options: SFTOptions(
             batchSize: batch, steps: steps,
@@ -186,15 +194,16 @@ final class SelfCorrectionDemo {
             progress.update(stats.step, detail: String(format: "loss %.3f", stats.loss))
             if try stop(stats.step) {
                 progress.update(steps, detail: "stopped at step \(stats.step)")
-                break
+                return true
             }
         }
+        return false
     }
 
     /// `supervised` with LoRA adapters (the RL rows' rank and targets) on the frozen model,
     /// merged into its weights at the end: random batches, constant learning rate.
     private func supervisedAdapters(_ model: Transformer, lora: LoRAOptions, examples: [SFTExample], steps: Int,
-                                    batch: Int, learningRate: Float, stop: (Int) throws -> Bool) throws {
+                                    batch: Int, learningRate: Float, stop: (Int) throws -> Bool) throws -> Bool {
         var options = settings.rlOptions(seed: seed)
         options.lora = lora
         let trainer = try SCoReTrainer(policy: model, format: format, verifier: verifier, options: options)
@@ -206,10 +215,12 @@ final class SelfCorrectionDemo {
             progress.update(step, detail: String(format: "loss %.3f", loss))
             if try stop(step) {
                 progress.update(steps, detail: "stopped at step \(step)")
-                break
+                model.mergeAdapters()
+                return true
             }
         }
         model.mergeAdapters()
+        return false
     }
 
     func sample(_ count: Int, using rng: inout RandomGenerator) -> [SelfCorrectionProblem] {

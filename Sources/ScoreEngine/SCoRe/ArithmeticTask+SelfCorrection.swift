@@ -32,7 +32,12 @@ extension ArithmeticTask {
     /// non-negative, written fixed-width when `fixedWidth` is set.
     public func wrongAnswer(_ problem: ArithmeticProblem, maxOffset: Int, fixedWidth: Bool,
                             using generator: inout RandomGenerator) -> String {
-        let sum = problem.a + problem.b
+        wrongAnswer(sum: problem.a + problem.b, maxOffset: maxOffset, fixedWidth: fixedWidth, using: &generator)
+    }
+
+    /// A wrong answer near `sum`: moved by a non-zero amount in −maxOffset…maxOffset, kept
+    /// non-negative, written fixed-width when `fixedWidth` is set.
+    public func wrongAnswer(sum: Int, maxOffset: Int, fixedWidth: Bool, using generator: inout RandomGenerator) -> String {
         let span = max(1, maxOffset)
         while true {
             let offset = generator.nextIndex(below: 2 * span + 1) - span

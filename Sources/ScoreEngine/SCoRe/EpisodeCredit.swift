@@ -59,6 +59,15 @@ public struct EpisodeCredit: Sendable, Equatable {
         self.stage = stage
         self.options = options
     }
+
+    /// The same credit with every turn-1 advantage zero: turn-1 tokens then carry only their KL
+    /// term. For first attempts that were not sampled from the policy itself (another
+    /// temperature), whose REINFORCE term would be biased.
+    public func withoutTurn1PolicyGradient() -> EpisodeCredit {
+        var credit = self
+        credit.advantages1 = advantages1.map { _ in 0 }
+        return credit
+    }
 }
 
 /// The SCoRe objective accumulated over the micro-batches of one batch: each `add` gives the

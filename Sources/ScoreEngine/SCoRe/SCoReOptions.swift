@@ -63,10 +63,18 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     public var secondAttemptsPerFirst: Int = 1
     /// Sampling temperature of both attempts during training.
     public var temperature: Float = 1
-    /// A different temperature for attempt 1 only (nil: `temperature`). Below 1 the first attempts
-    /// resemble greedy ones more, at the price of turn-1 tokens no longer being exact on-policy
-    /// samples (their REINFORCE term is then biased; their KL term is not affected).
+    /// A different temperature for attempt 1 of two-attempt steps (nil: `temperature`). Below 1
+    /// the first attempts resemble greedy ones, so training sees right first attempts about as
+    /// often as greedy evaluation does. Such first attempts are not the policy's own samples, so
+    /// their REINFORCE term would be biased: it is masked (turn 1 keeps only its KL term, which
+    /// then penalises the tempered samples). Single-turn steps sample at `temperature`, as their
+    /// only signal is turn 1's.
     public var firstAttemptTemperature: Float?
+    /// Whether first attempts of two-attempt steps are sampled at another temperature than the
+    /// policy's (and their policy-gradient term is masked).
+    public var tempersFirstAttempts: Bool {
+        firstAttemptTemperature.map { $0 != temperature } ?? false
+    }
     /// Longest attempt, in tokens.
     public var maxNewTokens: Int = 8
     /// Constant learning rate of the policy.

@@ -193,10 +193,11 @@ public final class SCoReTrainer {
         let rolloutEnd = DispatchTime.now().uptimeNanoseconds
         let scores = try format.score(episodes, problems: chosen, verifier: verifier)
         try progress?(.verify, episodes.count, episodes.count)
-        let credit = try EpisodeCredit(
+        var credit = try EpisodeCredit(
             rewards1: scores.rewards1, rewards2: stage == .singleTurn ? scores.rewards1.map { _ in 0 } : scores.rewards2,
             groups: episodes.map(\.group), firstAttempts: episodes.map(\.firstAttempt), stage: stage,
             options: options.objective)
+        if stage != .singleTurn, options.tempersFirstAttempts { credit = credit.withoutTurn1PolicyGradient() }
 
         // Micro-batches: each is forwarded by the reference (into the policy's activation buffers),
         // then by the policy, and back-propagated; their gradients add up to the whole batch's.
@@ -254,7 +255,8 @@ public final class SCoReTrainer {
             let end = min(prompts.count, start + chunk)
             var part = try policy.rollout(
                 prompts: Array(prompts[start..<end]), samplesPerPrompt: k, secondAttempts: options.secondAttemptsPerFirst,
-                format: format, turn1: first, turn2: stage == .singleTurn ? nil : sampling, generator: &generator)
+                format: format, turn1: stage == .singleTurn ? sampling : first, turn2: stage == .singleTurn ? nil : sampling,
+                generator: &generator)
             for i in part.indices {
                 part[i].group += start
                 part[i].firstAttempt += start * k

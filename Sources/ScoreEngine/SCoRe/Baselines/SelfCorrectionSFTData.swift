@@ -4,6 +4,8 @@
 ///   each paired with a correct second attempt; only the second attempt is trained.
 /// - STaR for self-correction: the model's own two-attempt episodes whose second attempt the
 ///   verifier accepts; only the second attempt is trained.
+/// - Dependent corrections, to build a base: the model's own first attempts, each followed by a
+///   second attempt that keeps, fixes or breaks it.
 public enum SelfCorrectionSFTData {
     /// Pair-SFT examples: for each problem, `samples` first attempts at `temperature`; every wrong
     /// one becomes prompt → attempt 1 (context) → instruction → `correctAttempt(problem)` (trained).
@@ -33,6 +35,41 @@ public enum SelfCorrectionSFTData {
                     generator: &generator) { episode, pair, _ in
             guard pair.correct2, let attempt2 = episode.attempt2 else { return nil }
             return trainedSecondAttempt(episode.prompt, episode.attempt1.tokens, episode.instruction, attempt2.tokens)
+        }
+    }
+
+    /// Two-attempt exchanges for a base whose mistakes are its own and whose second attempt depends
+    /// on its first: one first attempt per problem sampled from `model`; a right one is kept with
+    /// probability `keep` (otherwise replaced by `wrongAttempt`: a right answer broken), a wrong one
+    /// is replaced by `correctAttempt` with probability `fix` (otherwise by `wrongAttempt`: an edit
+    /// that is still wrong). Only the second attempt is trained, so the first stays the model's.
+    public static func dependentCorrections(
+        model: Transformer, problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
+        temperature: Float, maxNewTokens: Int, keep: Double, fix: Double, batchSize: Int = 64,
+        generator: inout RandomGenerator, correctAttempt: (SelfCorrectionProblem) -> String = { $0.reference },
+        wrongAttempt: (SelfCorrectionProblem, inout RandomGenerator) -> String
+    ) throws -> [SFTExample] {
+        for (name, value) in [("keep", keep), ("fix", fix)] where !(0...1).contains(value) {
+            throw ScoreError.invalidArgument("dependent corrections: \(name) must be in 0...1 (got \(value))")
+        }
+        var choices = RandomGenerator(seed: generator.next())
+        return try collect(model: model, problems: problems, format: format, verifier: verifier, samples: 1,
+                           temperature: temperature, maxNewTokens: maxNewTokens, secondAttempt: false,
+                           batchSize: batchSize, generator: &generator) { episode, pair, problem in
+            let attempt1 = episode.attempt1.tokens
+            let rightAfter = pair.correct1 ? choices.nextUnitDouble() < keep : choices.nextUnitDouble() < fix
+            let attempt2: [Int]
+            if pair.correct1, rightAfter {
+                attempt2 = attempt1
+            } else {
+                attempt2 = format.attemptTokens(rightAfter ? correctAttempt(problem) : wrongAttempt(problem, &choices))
+            }
+            return SFTExample(segments: [
+                SequenceBatch.Segment(tokens: episode.prompt, trained: false),
+                SequenceBatch.Segment(tokens: attempt1, trained: true),
+                SequenceBatch.Segment(tokens: format.instructionTokens(after: attempt1), trained: false),
+                SequenceBatch.Segment(tokens: attempt2, trained: true),
+            ])
         }
     }
 

@@ -1,0 +1,13 @@
+/// Why a demo stops before its table.
+enum DemoError: Error, CustomStringConvertible {
+    /// The base missed a target of its recipe: every row would start from a broken base.
+    case baseMissedTarget(seed: UInt64, detail: String)
+
+    var description: String {
+        switch self {
+        case .baseMissedTarget(let seed, let detail):
+            return "the base of seed \(seed) missed its target: \(detail). Every method starts from the base, "
+                + "so the demo stops here instead of training from it."
+        }
+    }
+}

@@ -5,7 +5,7 @@
 /// - STaR for self-correction: the model's own two-attempt episodes whose second attempt the
 ///   verifier accepts; only the second attempt is trained.
 /// - Dependent corrections, to build a base: the model's own first attempts, each followed by a
-///   second attempt that keeps, fixes or breaks it.
+///   second attempt that keeps, fixes or breaks it; both attempts are trained.
 public enum SelfCorrectionSFTData {
     /// Pair-SFT examples: for each problem, `samples` first attempts at `temperature`; every wrong
     /// one becomes prompt → attempt 1 (context) → instruction → `correctAttempt(problem)` (trained).
@@ -42,7 +42,9 @@ public enum SelfCorrectionSFTData {
     /// on its first: one first attempt per problem sampled from `model`; a right one is kept with
     /// probability `keep` (otherwise replaced by `wrongAttempt`: a right answer broken), a wrong one
     /// is replaced by `correctAttempt` with probability `fix` (otherwise by `wrongAttempt`: an edit
-    /// that is still wrong). Only the second attempt is trained, so the first stays the model's.
+    /// that is still wrong). Both attempts are trained: the first is the model's own sample, so in
+    /// expectation its term leaves turn 1 where it is (training the second alone made turn 1
+    /// collapse on the demo's model).
     public static func dependentCorrections(
         model: Transformer, problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier,
         temperature: Float, maxNewTokens: Int, keep: Double, fix: Double, batchSize: Int = 64,

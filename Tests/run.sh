@@ -48,6 +48,9 @@ for example in self_correct train_with_verifier; do
     LIBSCORE_PATH="$LIB_DIR/libscore.so" PYTHONPATH=bindings/python python3 "examples/python/$example.py"
 done
 
+echo "== SCoRe learns: a short fixed-seed run must lift Δ(t1,t2) over its base's (score-cli demo --check)"
+"$LIB_DIR/score-cli" demo --check --seed 3 --out "$OUT/learning-check" 2>&1 | tr '\r' '\n' | grep -v '^  [A-Za-z]* *\['
+
 echo "== Saves killed midway leave the old or the new folder"
 if ! command -v strace > /dev/null; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -18,6 +18,10 @@ struct DemoCommand: ParsableCommand {
 
     @Flag(help: "Only the base and SCoRe, smaller.") var quick = false
     @Flag(help: "Only build and evaluate the base (to check a seed's base before a full run).") var baseOnly = false
+    @Flag(help: "The learning check: a smaller quick run that fails unless Δ(SCoRe) − Δ(base) reaches --margin.")
+    var check = false
+    @Option(help: "With --check: the points Δ(SCoRe) − Δ(base) must reach (default \(DemoSettings.learningCheckMargin)).")
+    var margin: Double?
     @Option(help: "Seed of weights, data, sampling.") var seed: UInt64 = 1
     @Option(help: "Threads for the kernels.") var threads = 2
     @Option(help: "Held-out problems to evaluate on (default: 500, or 300 with --model).") var evalCount: Int?
@@ -42,6 +46,8 @@ struct DemoCommand: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         var settings: DemoSettings
         let workload: DemoWorkload
+        if model != nil, check || margin != nil { throw ValidationError("--check runs the built-in task (no --model)") }
+        if margin != nil, !check { throw ValidationError("--margin needs --check") }
         if let model {
             settings = DemoSettings.pretrained()
             if quick { settings.stageISteps = settings.stageISteps / 2; settings.stageIISteps = settings.stageIISteps / 2 }
@@ -58,10 +64,11 @@ struct DemoCommand: ParsableCommand {
             }
             workload = try pretrainedWorkload(model, settings: &settings)
         } else {
+            guard !(check && baseOnly) else { throw ValidationError("--check and --base-only exclude each other") }
             guard problems == nil, heldOut == nil, loraRank == nil, learningRate == nil else {
                 throw ValidationError("--problems, --held-out, --lora-rank and --learning-rate need --model")
             }
-            settings = quick ? DemoSettings.quick() : DemoSettings()
+            settings = check ? DemoSettings.check() : quick ? DemoSettings.quick() : DemoSettings()
             if let evalCount { settings.evalCount = evalCount }
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)
         }
@@ -78,11 +85,12 @@ struct DemoCommand: ParsableCommand {
         }
         if let select { settings.selection = try ObjectiveArguments.choice(select, CheckpointSelection.allCases, "--select") }
         let folder = URL(fileURLWithPath: out ?? "runs/demo-seed\(seed)")
-        print("libscore \(LibraryVersion.string) SCoRe demo (\(quick ? "quick" : "full"), seed \(seed), "
+        let mode = check ? "learning check" : baseOnly ? "base only" : quick ? "quick" : "full"
+        print("libscore \(LibraryVersion.string) SCoRe demo (\(mode), seed \(seed), "
               + "\(threads) threads): \(workload.title), \(workload.heldOut.count) held-out problems")
         let began = Date()
         let demo = try SelfCorrectionDemo(workload: workload, settings: settings, seed: seed, threads: threads,
-                                          quick: quick, baseOnly: baseOnly, output: folder)
+                                          quick: quick || check, baseOnly: baseOnly, output: folder)
         let rows = try demo.run()
         print("\n" + DemoRow.terminalHeader)
         for row in rows { print(row.terminal) }
@@ -104,6 +112,12 @@ struct DemoCommand: ParsableCommand {
               + "Total \(ProgressDisplay.clock(seconds)).")
         print("Wrote \(folder.path)/table.md, table.json, metrics.jsonl, "
               + (baseOnly ? "and base-model/." : "accuracy.svg, base-model/ and score-model/."))
+        if check, let base = rows.first, let score = rows.last, score.name == "SCoRe" {
+            let gain = 100 * (score.metrics.delta - base.metrics.delta)
+            let margin = self.margin ?? DemoSettings.learningCheckMargin
+            guard gain >= margin else { throw DemoError.learningCheckFailed(gain: gain, margin: margin) }
+            print(String(format: "Learning check passed: Δ(SCoRe) − Δ(base) = %+.1f points (margin %.1f).", gain, margin))
+        }
     }
 
     /// The pretrained-model workload: the built-in real task, or the given problem files.

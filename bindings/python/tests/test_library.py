@@ -18,6 +18,17 @@ def test_version_matches_the_bindings():
     assert text == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
 
 
+def test_package_and_pyproject_carry_the_library_version():
+    # score.h is the source: the C suite checks the library against its macros, this test checks
+    # the package's __version__ and pyproject.toml against the library.
+    assert libscore.__version__ == libscore.version()
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    project = pyproject.split("[project]", 1)[1].split("\n[", 1)[0]
+    declared = [line.split("=", 1)[1].strip().strip('"') for line in project.splitlines()
+                if line.startswith("version")]
+    assert declared == [libscore.version()]
+
+
 def test_environment_variable_names_a_folder_or_a_file(monkeypatch, tmp_path):
     monkeypatch.setenv(_library.ENVIRONMENT_VARIABLE, str(tmp_path))
     assert _library.candidate_paths() == [tmp_path / _library.LIBRARY_NAME]

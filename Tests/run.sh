@@ -28,6 +28,7 @@ c++ -std=c++17 -Wall -Wextra -Werror -Iinclude Tests/CABI/header_compiles.cpp "$
 cc $CFLAGS Tests/CABI/version_test.c "${LINK[@]}" -o "$OUT/version_test"
 "$OUT/version_test"
 Tests/CABI/check_exports.sh "$LIB_DIR/libscore.so" include/score.h
+Tests/CABI/abi_check.sh
 cc $CFLAGS Tests/CABI/api_test.c "${LINK[@]}" -o "$OUT/api_test"
 "$OUT/api_test"
 

@@ -72,6 +72,12 @@ extern "C" {
  * Version
  * ------------------------------------------------------------------------------------------- */
 
+/* ABI policy. MAJOR changes when a program built against an earlier header of the same MAJOR
+   could break: a function removed or its signature changed, a struct's size or layout changed
+   (struct_size must match exactly, so even an appended field counts), an enum value renumbered
+   or a documented behaviour changed incompatibly. MINOR changes when functions or enum values
+   are added; PATCH for fixes. Before 1.0, MINOR plays MAJOR's part. Tests/CABI/abi_check.sh
+   compares the declared functions and the struct sizes with a committed baseline. */
 #define SCORE_VERSION_MAJOR 0
 #define SCORE_VERSION_MINOR 2
 #define SCORE_VERSION_PATCH 0

@@ -16,6 +16,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "score.h"
+#include "tiny_config.h"
 
 #include <stdint.h>
 
@@ -228,22 +229,9 @@ static int garble_tree(const char *from, const char *to) {
  * Tiny models and weight snapshots
  * ----------------------------------------------------------------------------------------- */
 
+/* VOCAB and CONTEXT are tiny_config.h's vocabulary and context. */
 enum { VOCAB = 320, TOKENIZER_SIZE = 262, END_TURN = 261, CONTEXT = 96, MAX_NEW = 6 };
 
-/* vocab 320, width 32, 2 layers, 2 heads over 1 key/value head, MLP 64. The context of 96
-   tokens fits a short prompt, the default instruction and two attempts of the default 16. */
-static score_model_config tiny_config(void) {
-    score_model_config config;
-    score_model_config_init(&config);
-    config.vocab_size = VOCAB;
-    config.hidden_size = 32;
-    config.num_layers = 2;
-    config.num_heads = 2;
-    config.num_kv_heads = 1;
-    config.intermediate_size = 64;
-    config.max_seq_len = CONTEXT;
-    return config;
-}
 
 /* Parameters of tiny_config() (tied embedding, no biases). */
 static int64_t tiny_parameter_count(void) {

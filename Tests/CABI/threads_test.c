@@ -23,6 +23,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "score.h"
+#include "tiny_config.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -73,19 +74,6 @@ static bool contains(const char *text, const char *word) { return text && strstr
  * Part 1: one policy and trainer per thread
  * ----------------------------------------------------------------------------------------- */
 
-/* The tiny shape of api_test.c: vocab 320, width 32, 2 layers, 2 heads over 1 key/value head. */
-static score_model_config tiny_config(void) {
-    score_model_config config;
-    score_model_config_init(&config);
-    config.vocab_size = VOCAB;
-    config.hidden_size = 32;
-    config.num_layers = 2;
-    config.num_heads = 2;
-    config.num_kv_heads = 1;
-    config.intermediate_size = 64;
-    config.max_seq_len = 96;
-    return config;
-}
 
 static const char *const prompts[] = {"12+34=", "7+8="};
 static const char *const references[] = {"46", "15"};

@@ -13,10 +13,8 @@ extension DemoWorkload {
     static func arithmetic(settings: DemoSettings, seed: UInt64, threads: Int) throws -> DemoWorkload {
         let task = try ArithmeticTask()
         let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: settings.instruction)
-        var sums = [String: Int]()
         func problem(_ p: ArithmeticProblem) -> SelfCorrectionProblem {
-            sums[p.prompt] = p.a + p.b
-            return SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
+            SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
         }
         var splitRNG = RandomGenerator(seed: 0xBA5E)
         let shuffled = task.problems(.train).shuffled(using: &splitRNG)
@@ -51,7 +49,8 @@ extension DemoWorkload {
                 model: model, problems: train, format: format, verifier: verifier, temperature: 1,
                 maxNewTokens: settings.maxNewTokens, keep: settings.baseKeep, fix: settings.baseFix, generator: &rng
             ) { problem, rng in
-                task.wrongAnswer(sum: sums[problem.prompt] ?? 0, maxOffset: 10, fixedWidth: true, using: &rng)
+                // The reference is the sum, zero-padded ("046").
+                task.wrongAnswer(sum: Int(problem.reference) ?? 0, maxOffset: 10, fixedWidth: true, using: &rng)
             }
             var last = SelfCorrectionMetrics(pairs: [])
             let based = try demo.supervised(

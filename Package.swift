@@ -13,6 +13,19 @@ let fastMath: [SwiftSetting] = [
 /// Absolute path of this folder (the linker resolves the export map from it).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
+/// The shared library's SONAME, from the version in include/score.h (its one source): MAJOR
+/// changes when the ABI breaks, so the SONAME carries it; before 1.0 MINOR plays that part.
+let soname: String = {
+    let header = (try? String(contentsOfFile: packageRoot + "/include/score.h", encoding: .utf8)) ?? ""
+    func number(_ part: String) -> String {
+        let prefix = "#define SCORE_VERSION_\(part) "
+        let line = header.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.map { String($0.dropFirst(prefix.count)) } ?? "0"
+    }
+    let major = number("MAJOR")
+    return major == "0" ? "libscore.so.0.\(number("MINOR"))" : "libscore.so.\(major)"
+}()
+
 let package = Package(
     name: "libscore",
     products: [
@@ -36,7 +49,7 @@ let package = Package(
             swiftSettings: fastMath,
             linkerSettings: [.unsafeFlags([
                 "-Xlinker", "--version-script=\(packageRoot)/Sources/ScoreC/exports.map",
-                "-Xlinker", "-soname=libscore.so",
+                "-Xlinker", "-soname=\(soname)",
             ])]),
         .executableTarget(
             name: "ScoreCLI",

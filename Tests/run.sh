@@ -9,14 +9,19 @@ if ! pkg-config --exists openblas 2>/dev/null; then
     $SUDO apt-get install -y libopenblas-dev pkg-config || { $SUDO apt-get update && $SUDO apt-get install -y libopenblas-dev pkg-config; }
 fi
 
-echo "== release build (libscore.so, score-cli, score-bench)"
-swift build -c release
+if ! command -v make > /dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y make || { $SUDO apt-get update && $SUDO apt-get install -y make; }
+fi
+
+echo "== release build (libscore.so, score-cli, score-bench; the Swift runtime linked statically)"
+make build
 
 echo "== Swift engine tests"
 swift test
 
 echo "== C ABI tests"
-LIB_DIR="$(swift build -c release --show-bin-path)"
+LIB_DIR="$(make -s print-bin-dir)"
 test -f "$LIB_DIR/libscore.so" || { echo "libscore.so was not built"; exit 1; }
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
@@ -38,6 +43,9 @@ for example in self_correct train_with_verifier; do
     cc $CFLAGS "examples/c/$example.c" $(PKG_CONFIG_PATH="$OUT" pkg-config --cflags --libs score) -o "$OUT/$example"
     env -u LD_LIBRARY_PATH "$OUT/$example"
 done
+
+echo "== make install: the installed library and score-cli run with the Swift toolchain hidden"
+Tests/install/install_test.sh
 
 echo "== Python bindings tests and examples"
 if ! python3 -m pytest --version > /dev/null 2>&1; then

@@ -201,6 +201,7 @@ build_library() {
     fi
     LIB_DIR="$("${NICE[@]}" "${args[@]}" --show-bin-path 2> /dev/null)"
     [ -f "$LIB_DIR/libscore.so" ] || { echo "   no libscore.so in '$LIB_DIR'"; FAILED=1; return 1; }
+    ln -sf libscore.so "$LIB_DIR/$(make -s print-version | cut -d' ' -f2)"   # the SONAME programs ask for
     echo "   library: $LIB_DIR/libscore.so"
 }
 

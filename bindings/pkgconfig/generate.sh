@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes score.pc for a built libscore: generate.sh LIB_DIR [OUT_DIR]
-#   LIB_DIR  the folder holding libscore.so (e.g. the output of `swift build -c release --show-bin-path`)
+#   LIB_DIR  the folder holding libscore.so and its SONAME link (e.g. `make -s print-bin-dir` after `make`)
 #   OUT_DIR  where score.pc goes (default LIB_DIR)
 # Then: PKG_CONFIG_PATH=OUT_DIR cc prog.c $(pkg-config --cflags --libs score)
 # The rpath in Libs lets the program find libscore.so without LD_LIBRARY_PATH.

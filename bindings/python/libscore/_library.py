@@ -106,7 +106,7 @@ def _find():
     searched = "\n  ".join(str(path) for path in candidates)
     hint = (f"{ENVIRONMENT_VARIABLE} is set but names no library file"
             if os.environ.get(ENVIRONMENT_VARIABLE)
-            else f"build it (swift build -c release --product score) or set {ENVIRONMENT_VARIABLE} "
+            else f"install the package with pip (pip install ./bindings/python), build it (make) or set {ENVIRONMENT_VARIABLE} "
                  "to the library file or its folder")
     raise LibraryNotFoundError(f"{LIBRARY_NAME} not found; {hint}. Searched:\n  {searched}")
 

@@ -53,6 +53,10 @@ if ! python3 -m pytest --version > /dev/null 2>&1; then
     $SUDO apt-get install -y python3-pytest || python3 -m pip install pytest
 fi
 LIBSCORE_PATH="$LIB_DIR/libscore.so" python3 -m pytest -q bindings/python/tests
+if ! python3 -m mypy --version > /dev/null 2>&1; then
+    python3 -m pip install mypy
+fi
+python3 -m mypy --strict bindings/python/libscore
 for example in self_correct train_with_verifier; do
     LIBSCORE_PATH="$LIB_DIR/libscore.so" PYTHONPATH=bindings/python python3 "examples/python/$example.py"
 done

@@ -45,14 +45,16 @@ from .types import (
 __version__ = "0.2.0"
 
 
-def version():
+def version() -> str:
     """The loaded library's version string, "MAJOR.MINOR.PATCH"."""
-    return library().score_version_string().decode()
+    text: bytes = library().score_version_string()
+    return text.decode()
 
 
-def version_number():
+def version_number() -> int:
     """The loaded library's version as MAJOR * 10000 + MINOR * 100 + PATCH."""
-    return library().score_version_number()
+    number: int = library().score_version_number()
+    return number
 
 
 __all__ = [

@@ -5,28 +5,40 @@ the user's callable raises (and a malformed result), keep it, and return an erro
 call that triggered them re-raises it once the library has returned (:meth:`CallbackErrors.run`).
 """
 
+from __future__ import annotations
+
+import ctypes
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sized
+from typing import TYPE_CHECKING, Callable, Collection, List, Optional
 
 from . import _convert, _structs
 from ._library import check, last_error
 from .errors import ERR_ABORTED, ERR_CALLBACK, OK, Abort, AbortedError, error_for_status
 from .types import Phase, VerifyItem
 
+if TYPE_CHECKING:
+    from _ctypes import CFuncPtr
+
+#: A Python verifier: one reward per item (a sequence of float, int or bool).
+Verifier = Callable[[List[VerifyItem]], Collection[float]]
+#: A Python progress callback: False aborts the call.
+Progress = Callable[[Phase, int, int], Optional[bool]]
+
 
 class CallbackErrors:
     """The exception a callback raised during the current library call, if any."""
 
-    def __init__(self):
-        self.pending = None
+    def __init__(self) -> None:
+        self.pending: Optional[BaseException] = None
 
-    def store(self, error):
+    def store(self, error: BaseException) -> int:
         """Keeps ``error`` (the first one wins) and returns the status to hand back to C."""
         if self.pending is None:
             self.pending = error
         return ERR_ABORTED if isinstance(error, Abort) else ERR_CALLBACK
 
-    def run(self, call):
+    def run(self, call: Callable[[], int]) -> None:
         """Runs a library ``call`` (returning a status) that may invoke callbacks, then raises:
         the callback's own exception if one was stored, else the ScoreError for the status."""
         self.pending = None
@@ -45,10 +57,9 @@ class CallbackErrors:
         raise error
 
 
-def _rewards(result, count):
+def _rewards(result: object, count: int) -> List[float]:
     """The verifier's result as ``count`` floats; TypeError/ValueError when malformed."""
-    is_sequence = hasattr(result, "__len__") and hasattr(result, "__iter__")
-    if not is_sequence or isinstance(result, (str, bytes, Mapping)):
+    if not (isinstance(result, Sized) and isinstance(result, Iterable)) or isinstance(result, (str, bytes, Mapping)):
         raise TypeError(f"the verifier must return a sequence of {count} floats, "
                         f"not {type(result).__name__}")
     values = list(result)
@@ -62,10 +73,11 @@ def _rewards(result, count):
     return rewards
 
 
-def verifier(function, errors):
+def verifier(function: Verifier, errors: CallbackErrors) -> CFuncPtr:
     """A ctypes verifier calling ``function(list[VerifyItem]) -> list[float]``."""
 
-    def callback(items, count, rewards, _user_data):
+    def callback(items: ctypes._Pointer[_structs.VerifyItem], count: int,
+                 rewards: ctypes._Pointer[ctypes.c_float], _user_data: Optional[int]) -> int:
         try:
             batch = [
                 VerifyItem(
@@ -87,19 +99,15 @@ def verifier(function, errors):
     return _structs.VERIFIER_FN(callback)
 
 
-def progress(function, errors):
+def progress(function: Progress, errors: CallbackErrors) -> CFuncPtr:
     """A ctypes progress callback calling ``function(phase, done, total)``.
 
     ``function`` returns None or True to go on, False to abort (or raises :class:`Abort`).
     """
 
-    def callback(phase, done, total, _user_data):
+    def callback(code: int, done: int, total: int, _user_data: Optional[int]) -> int:
         try:
-            try:
-                phase = Phase(phase)
-            except ValueError:
-                pass
-            if function(phase, done, total) is False:
+            if function(_convert.named(Phase, code), done, total) is False:
                 return errors.store(Abort("aborted by the progress callback"))
             return OK
         except BaseException as error:  # noqa: BLE001 - nothing may escape into C

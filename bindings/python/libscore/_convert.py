@@ -1,14 +1,25 @@
 """Checking Python arguments and turning them into C values (before any call into the library)."""
 
+from __future__ import annotations
+
 import ctypes
+import enum
 import os
 from collections.abc import Sequence
 from ctypes import c_char_p, c_int32
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast, overload
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
+#: A file-system path as the public functions accept it.
+StrPath = Union[str, "os.PathLike[str]"]
+#: Checks one option value and returns it as the C field takes it: ``converter(value, name)``.
+Converter = Callable[[Any, str], Any]
 
-def text(value, what):
+_Enum = TypeVar("_Enum", bound=enum.IntEnum)
+
+
+def text(value: object, what: str) -> bytes:
     """``value`` (a str) as NUL-terminated UTF-8 bytes; TypeError/ValueError otherwise."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
@@ -20,12 +31,12 @@ def text(value, what):
         raise ValueError(f"{what} is not encodable as UTF-8: {error}") from None
 
 
-def optional_text(value, what):
+def optional_text(value: object, what: str) -> Optional[bytes]:
     """Like :func:`text`, but None stays None."""
     return None if value is None else text(value, what)
 
 
-def path(value):
+def path(value: object) -> bytes:
     """A file-system path (str or os.PathLike) as bytes for the library."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(value).__name__}")
@@ -35,7 +46,7 @@ def path(value):
     return encoded
 
 
-def texts(values, what):
+def texts(values: object, what: str) -> ctypes.Array[c_char_p]:
     """A non-empty sequence of str as a ``const char *const *`` array (it keeps the bytes alive)."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(f"{what} must be a list or tuple of str, not {type(values).__name__}")
@@ -45,7 +56,8 @@ def texts(values, what):
     return (c_char_p * len(encoded))(*encoded)
 
 
-def prompts_and_references(prompts, references):
+def prompts_and_references(prompts: Sequence[str], references: Sequence[str]
+                            ) -> Tuple[ctypes.Array[c_char_p], ctypes.Array[c_char_p]]:
     """Both arrays for a training or evaluation call, after checking they match one to one."""
     prompt_array = texts(prompts, "prompts")
     reference_array = texts(references, "references")
@@ -55,7 +67,7 @@ def prompts_and_references(prompts, references):
     return prompt_array, reference_array
 
 
-def token_ids(values, what="tokens"):
+def token_ids(values: object, what: str = "tokens") -> ctypes.Array[c_int32]:
     """A sequence of int token ids as an ``int32_t`` array."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(f"{what} must be a list or tuple of int, not {type(values).__name__}")
@@ -70,7 +82,7 @@ def token_ids(values, what="tokens"):
     return (c_int32 * len(values))(*(int(value) for value in values))
 
 
-def integer(value, what, low=INT32_MIN, high=INT32_MAX):
+def integer(value: object, what: str, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
     """An int argument in [low, high] (bool refused); int32 unless told otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
@@ -79,42 +91,43 @@ def integer(value, what, low=INT32_MIN, high=INT32_MAX):
     return value
 
 
-def seed(value, what="seed"):
+def seed(value: object, what: str = "seed") -> int:
     """A uint64 seed."""
     return integer(value, what, 0, 2**64 - 1)
 
 
-def number(value, what):
+def number(value: object, what: str) -> float:
     """A float argument (int accepted, bool refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a float, not {type(value).__name__}")
     return float(value)
 
 
-def boolean(value, what):
+def boolean(value: object, what: str) -> bool:
     """A bool argument."""
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
     return value
 
 
-def field_converters(struct_type, skip=("struct_size",)):
+def field_converters(struct_type: type[ctypes.Structure],
+                     skip: Tuple[str, ...] = ("struct_size",)) -> Dict[str, Converter]:
     """A converter per field of ``struct_type``, chosen by its C type (see :func:`set_fields`);
     integers are range-checked, since ctypes would silently wrap them."""
-    def ranged(bits, signed):
+    def ranged(bits: int, signed: bool) -> Converter:
         low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
         return lambda value, what: integer(value, what, low, high)
 
-    by_type = {
+    by_type: Dict[Any, Converter] = {
         ctypes.c_float: number, ctypes.c_double: number, ctypes.c_bool: boolean,
         ctypes.c_int32: ranged(32, True), ctypes.c_uint32: ranged(32, False),
         ctypes.c_int64: ranged(64, True), ctypes.c_uint64: ranged(64, False),
     }
-    return {name: by_type[c_type] for name, c_type in struct_type._fields_
+    return {name: by_type[c_type] for name, c_type, *_bits in struct_type._fields_
             if name not in skip and c_type in by_type}
 
 
-def choice(value, names, what):
+def choice(value: object, names: Mapping[str, int], what: str) -> int:
     """An enum value given as one of ``names`` (a dict name -> code) or as the code itself."""
     if isinstance(value, str):
         try:
@@ -126,7 +139,8 @@ def choice(value, names, what):
     raise TypeError(f"{what} must be one of {', '.join(map(repr, names))}, not {type(value).__name__}")
 
 
-def set_fields(struct, values, converters, what):
+def set_fields(struct: ctypes.Structure, values: Mapping[str, object], converters: Mapping[str, Converter],
+               what: str) -> None:
     """Sets ``struct`` fields from keyword ``values`` (None keeps the library's default).
 
     ``converters`` maps each accepted field name to a function(value, name) -> C value.
@@ -138,13 +152,28 @@ def set_fields(struct, values, converters, what):
             setattr(struct, name, converters[name](value, name))
 
 
-def decoded(value):
+@overload
+def decoded(value: bytes) -> str: ...
+@overload
+def decoded(value: None) -> None: ...
+@overload
+def decoded(value: Optional[bytes]) -> Optional[str]: ...
+def decoded(value: Optional[bytes]) -> Optional[str]:
     """Bytes the library returned as str (None stays None)."""
     return None if value is None else value.decode("utf-8", errors="replace")
 
 
-def array_to_list(pointer, count):
+def named(kind: type[_Enum], code: int) -> _Enum:
+    """A code the library returned as a member of ``kind``; a code ``kind`` lacks stays a plain
+    int (only a library of another major.minor could send one, and the version check refuses those)."""
+    try:
+        return kind(code)
+    except ValueError:
+        return cast(_Enum, code)
+
+
+def array_to_list(pointer: Any, count: int) -> List[Any]:
     """The first ``count`` values behind a ctypes pointer as a list (empty when NULL)."""
     if not pointer or count == 0:
         return []
-    return pointer[:count]
+    return list(pointer[:count])

@@ -1,28 +1,34 @@
 """Ownership of one native handle: freed exactly once, by whoever closes it first."""
 
+from __future__ import annotations
+
 import functools
 from ctypes import c_void_p
+from typing import Any, Callable, Optional, TypeVar, cast
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+_Self = TypeVar("_Self", bound="Closable")
 
 
 class Handle:
     """A live ``score_policy *`` or ``score_trainer *`` and the function that frees it."""
 
-    def __init__(self, pointer, free):
-        self.pointer = c_void_p(pointer)
+    def __init__(self, pointer: Optional[int], free: Callable[[c_void_p], None]) -> None:
+        self.pointer: Optional[c_void_p] = c_void_p(pointer)
         self._free = free
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once freed."""
         return self.pointer is None
 
-    def get(self, what):
+    def get(self, what: str) -> c_void_p:
         """The pointer; ValueError when already freed."""
         if self.pointer is None:
             raise ValueError(f"the {what} is closed")
         return self.pointer
 
-    def free(self):
+    def free(self) -> None:
         """Frees the handle; later calls do nothing."""
         pointer, self.pointer = self.pointer, None
         if pointer is not None:
@@ -34,26 +40,33 @@ class Closable:
     object is open and closes it on exit; garbage collection closes it too. Subclasses define
     ``close()`` and ``_pointer()``."""
 
-    def __enter__(self):
+    def close(self) -> None:
+        """Frees the native object; safe to call twice."""
+        raise NotImplementedError
+
+    def _pointer(self) -> c_void_p:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
         self._pointer()
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # noqa: BLE001 - nothing to do at interpreter shutdown
             pass
 
 
-def serialized(method):
+def serialized(method: _Method) -> _Method:
     """Runs ``method`` under the object's ``_lock``, which a policy shares with its trainers:
     the library releases the GIL during calls, and a native handle must not be used by two
     threads at once."""
     @functools.wraps(method)
-    def locked(self, *args, **kwargs):
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             return method(self, *args, **kwargs)
-    return locked
+    return cast(_Method, locked)

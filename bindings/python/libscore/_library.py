@@ -1,11 +1,14 @@
 """Finding and loading libscore.so, declaring its functions, checking its version and statuses."""
 
+from __future__ import annotations
+
 import ctypes
 import os
 import sys
 import threading
 from ctypes import POINTER, c_char_p, c_double, c_float, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _structs as s
 from .errors import OK, LibraryNotFoundError, VersionMismatchError, error_for_status
@@ -27,7 +30,7 @@ _status = c_int32
 _handle = c_void_p
 
 # name: (result type, argument types)
-_PROTOTYPES = {
+_PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "score_version_string": (c_char_p, []),
     "score_version_number": (c_int32, []),
     "score_status_string": (c_char_p, [_status]),
@@ -82,10 +85,10 @@ _PROTOTYPES = {
 }
 
 _lock = threading.Lock()
-_lib = None
+_lib: Optional[ctypes.CDLL] = None
 
 
-def candidate_paths():
+def candidate_paths() -> List[Path]:
     """The places searched for the library, in order (see the package README)."""
     configured = os.environ.get(ENVIRONMENT_VARIABLE)
     if configured:
@@ -98,7 +101,7 @@ def candidate_paths():
     return candidates
 
 
-def _find():
+def _find() -> Path:
     candidates = candidate_paths()
     for path in candidates:
         if path.is_file():
@@ -111,7 +114,7 @@ def _find():
     raise LibraryNotFoundError(f"{LIBRARY_NAME} not found; {hint}. Searched:\n  {searched}")
 
 
-def _declare(lib):
+def _declare(lib: ctypes.CDLL) -> None:
     for name, (result, arguments) in _PROTOTYPES.items():
         try:
             function = getattr(lib, name)
@@ -122,7 +125,7 @@ def _declare(lib):
         function.argtypes = arguments
 
 
-def _check_version(lib, path):
+def _check_version(lib: ctypes.CDLL, path: Path) -> None:
     number = lib.score_version_number()
     found = (number // 10000, number // 100 % 100)
     if found != EXPECTED_VERSION:
@@ -131,7 +134,7 @@ def _check_version(lib, path):
             f"{EXPECTED_VERSION[0]}.{EXPECTED_VERSION[1]}.x")
 
 
-def library():
+def library() -> ctypes.CDLL:
     """The loaded library (found, loaded and checked on first use)."""
     global _lib
     if _lib is None:
@@ -152,21 +155,23 @@ def library():
     return _lib
 
 
-def last_error():
+def last_error() -> str:
     """score_last_error() as text."""
-    return library().score_last_error().decode("utf-8", errors="replace")
+    message: bytes = library().score_last_error()
+    return message.decode("utf-8", errors="replace")
 
 
-def check(status):
+def check(status: int) -> None:
     """Raises the ScoreError subclass for ``status`` (with score_last_error()) unless it is OK."""
     if status != OK:
         raise error_for_status(status, last_error())
 
 
-def take_string(pointer):
-    """The text of a library-owned ``char *`` returned through ``char **``, which it then frees."""
+def take_string(pointer: Optional[int]) -> str:
+    """The text of a library-owned ``char *`` returned through ``char **``, which it then frees
+    ("" for NULL, which a successful call never returns)."""
     if not pointer:
-        return None
+        return ""
     try:
         return ctypes.string_at(pointer).decode("utf-8", errors="replace")
     finally:

@@ -4,6 +4,8 @@ Every layout follows the header field by field (order and C type); ``tests/test_
 checks them against the header text.
 """
 
+from __future__ import annotations
+
 import ctypes
 from ctypes import (
     CFUNCTYPE,
@@ -20,6 +22,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
+from typing import TypeVar
 
 
 class ModelConfig(Structure):
@@ -231,7 +234,10 @@ VERIFIER_FN = CFUNCTYPE(c_int32, POINTER(VerifyItem), c_size_t, POINTER(c_float)
 PROGRESS_FN = CFUNCTYPE(c_int32, c_int32, c_size_t, c_size_t, c_void_p)
 
 
-def new(struct_type):
+_Struct = TypeVar("_Struct", bound=Structure)
+
+
+def new(struct_type: type[_Struct]) -> _Struct:
     """A zeroed instance of ``struct_type`` with ``struct_size`` set."""
     value = struct_type()
     value.struct_size = ctypes.sizeof(struct_type)

@@ -1,5 +1,9 @@
 """Exceptions raised by libscore."""
 
+from __future__ import annotations
+
+from typing import Dict, Optional, Type
+
 OK = 0
 ERR_INVALID_ARGUMENT = -1
 ERR_INVALID_FILE = -2
@@ -19,14 +23,14 @@ class ScoreError(Exception):
     of ``score_last_error()`` for that failure.
     """
 
-    status = None
+    status: Optional[int] = None
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         self.status = status
         self.message = message
         super().__init__(status, message)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.message} (status {self.status})" if self.message else f"status {self.status}"
 
 
@@ -81,7 +85,7 @@ class Abort(Exception):
     """
 
 
-_BY_STATUS = {
+_BY_STATUS: Dict[int, Type[ScoreError]] = {
     ERR_INVALID_ARGUMENT: InvalidArgumentError,
     ERR_INVALID_FILE: InvalidFileError,
     ERR_IO: ScoreIOError,
@@ -94,6 +98,6 @@ _BY_STATUS = {
 }
 
 
-def error_for_status(status, message):
+def error_for_status(status: int, message: str) -> ScoreError:
     """The exception for a failed call: the subclass matching ``status``, else ScoreError."""
     return _BY_STATUS.get(status, ScoreError)(status, message)

@@ -1,8 +1,11 @@
 """Routing the library's log lines to a Python callable."""
 
+from __future__ import annotations
+
 import sys
 import threading
 import traceback
+from typing import Callable, List, Optional, Union
 
 from . import _convert, _structs
 from ._library import check, library
@@ -14,10 +17,11 @@ LEVELS = {"debug": LogLevel.DEBUG, "info": LogLevel.INFO, "warn": LogLevel.WARN,
 _lock = threading.Lock()
 # Every ctypes callback handed to the library: another thread may still be running a replaced
 # one, so none is ever released.
-_callbacks = []
+_callbacks: List[object] = []
 
 
-def set_log_callback(function, level="info"):
+def set_log_callback(function: Optional[Callable[[LogLevel, str], object]],
+                     level: Union[str, int] = "info") -> None:
     """Sends the library's log lines of ``level`` or above to ``function(level, message)``
     (``level`` a :class:`LogLevel`, ``message`` a str without newline). ``None`` turns logging
     off. Process-wide; ``function`` may be called on any thread that calls into the library.
@@ -26,13 +30,10 @@ def set_log_callback(function, level="info"):
         raise TypeError(f"function must be callable or None, not {type(function).__name__}")
     code = _convert.choice(level, LEVELS, "level")
 
-    def forward(level_code, message, _user_data):
+    def forward(code: int, message: Optional[bytes], _user_data: Optional[int]) -> None:
         try:
-            try:
-                level_code = LogLevel(level_code)
-            except ValueError:
-                pass
-            function(level_code, _convert.decoded(message) or "")
+            assert function is not None
+            function(_convert.named(LogLevel, code), _convert.decoded(message) or "")
         except BaseException:  # noqa: BLE001 - nothing may escape into C
             traceback.print_exc(file=sys.stderr)
 

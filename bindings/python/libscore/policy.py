@@ -1,15 +1,27 @@
 """Policy: a model, its tokenizer and the two-attempt format."""
 
+from __future__ import annotations
+
+import ctypes
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from ctypes import POINTER, byref, c_float, c_int32, c_int64, c_size_t, c_void_p
 from ctypes import pointer as pointer_to
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Type, TypeVar, Union
 
 from . import _convert, _structs
 from ._handle import Closable, Handle, serialized
 from ._library import check, library, take_string
 from .errors import ERR_BUFFER_TOO_SMALL
 from .types import Correction, PolicyInfo
+
+#: A value of a ``score_model_config`` field (``Policy(config)``).
+ConfigValue = Union[int, float, bool]
+#: A ``chat_template`` field: a string, or a bool for ``trim_messages``.
+ChatTemplateValue = Union[str, bool, None]
+
+_CType = TypeVar("_CType", c_float, c_int32)
+_Policy = TypeVar("_Policy", bound="Policy")
 
 CONFIDENCE_MEASURES = {
     "mean_probability": 0,
@@ -29,7 +41,7 @@ _CHAT_TEMPLATE_KEYS = ("conversation_start", "user_prefix", "user_suffix", "assi
                        "after_assistant", "trim_messages")
 
 
-def _chat_template(layout):
+def _chat_template(layout: object) -> _structs.ChatTemplate:
     """A score_chat_template from a mapping of its field names (strings, and trim_messages)."""
     if not isinstance(layout, Mapping):
         raise TypeError(f"chat_template must be a mapping of field names, not {type(layout).__name__}")
@@ -44,7 +56,9 @@ def _chat_template(layout):
     return template
 
 
-def _policy_options(threads, instruction, chat_template=None, template_date=None):
+def _policy_options(threads: Optional[int], instruction: Optional[str],
+                    chat_template: Optional[Mapping[str, ChatTemplateValue]] = None,
+                    template_date: Optional[str] = None) -> _structs.PolicyOptions:
     options = _structs.new(_structs.PolicyOptions)
     library().score_policy_options_init(byref(options))
     if threads is not None:
@@ -57,7 +71,8 @@ def _policy_options(threads, instruction, chat_template=None, template_date=None
     return options
 
 
-def _filled(fill, c_type, capacity):
+def _filled(fill: Callable[[ctypes.Array[_CType], int, Any], int], c_type: Type[_CType],
+            capacity: int) -> Tuple[ctypes.Array[_CType], int]:
     """Calls ``fill(buffer, capacity, byref(count))`` with a buffer of ``capacity`` values, again
     with the size the library asks for if that was too small; returns (buffer, count)."""
     count = c_size_t(0)
@@ -84,7 +99,8 @@ class Policy(Closable):
     Use it as a context manager or call :meth:`close`; a policy is used by one thread at a time.
     """
 
-    def __init__(self, config=None, seed=0, *, threads=None, instruction=None):
+    def __init__(self, config: Optional[Mapping[str, ConfigValue]] = None, seed: int = 0, *,
+                 threads: Optional[int] = None, instruction: Optional[str] = None) -> None:
         if config is not None and not isinstance(config, Mapping):
             raise TypeError(f"config must be a mapping of field names, not {type(config).__name__}")
         seed = _convert.seed(seed)
@@ -97,14 +113,16 @@ class Policy(Closable):
         check(lib.score_policy_create(byref(model_config), seed, byref(options), byref(pointer)))
         self._adopt(pointer)
 
-    def _adopt(self, pointer):
+    def _adopt(self, pointer: c_void_p) -> None:
         self._lock = threading.RLock()
         self._handle = Handle(pointer.value, library().score_policy_free)
-        self._trainer_handles = set()
-        self._vocab_size = None
+        self._trainer_handles: Set[Handle] = set()
+        self._vocab_size: Optional[int] = None
 
     @classmethod
-    def load(cls, path, *, threads=None, instruction=None, chat_template=None, template_date=None):
+    def load(cls: Type[_Policy], path: _convert.StrPath, *, threads: Optional[int] = None,
+             instruction: Optional[str] = None, chat_template: Optional[Mapping[str, ChatTemplateValue]] = None,
+             template_date: Optional[str] = None) -> _Policy:
         """Loads a model folder: one :meth:`save` wrote, or a Hugging Face folder (Llama, Qwen2,
         Mistral; tokenizer.json and tokenizer_config.json give the tokenizer and chat template);
         or a GGUF file (a path ending in ``.gguf``: llama or qwen2, quantized types dequantized,
@@ -126,22 +144,22 @@ class Policy(Closable):
         return policy
 
     @staticmethod
-    def default_config():
+    def default_config() -> Dict[str, ConfigValue]:
         """The library's default model config as a dict (the ``tiny`` shape)."""
         config = _structs.new(_structs.ModelConfig)
         library().score_model_config_init(byref(config))
         return {name: getattr(config, name) for name in _CONFIG_FIELDS}
 
-    def _pointer(self):
+    def _pointer(self) -> c_void_p:
         return self._handle.get("policy")
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once :meth:`close` ran."""
         return self._handle.closed
 
     @serialized
-    def close(self):
+    def close(self) -> None:
         """Frees the policy, after closing any trainer still open over it. Safe to call twice."""
         for handle in list(self._trainer_handles):
             handle.free()
@@ -149,29 +167,29 @@ class Policy(Closable):
         self._handle.free()
 
     @serialized
-    def save(self, path):
+    def save(self, path: _convert.StrPath) -> None:
         """Saves the weights and config to the folder ``path`` (created if needed)."""
         check(library().score_policy_save(self._pointer(), _convert.path(path)))
 
     @serialized
-    def save_adapter(self, path):
+    def save_adapter(self, path: _convert.StrPath) -> None:
         """Writes the attached LoRA adapters as a PEFT folder ``path`` (``adapter_config.json`` and
         ``adapter_model.safetensors``, which ``peft.PeftModel.from_pretrained`` loads)."""
         check(library().score_policy_save_adapter(self._pointer(), _convert.path(path)))
 
     @serialized
-    def load_adapter(self, path):
+    def load_adapter(self, path: _convert.StrPath) -> None:
         """Attaches the LoRA adapters of the PEFT folder ``path`` (replacing any attached)."""
         check(library().score_policy_load_adapter(self._pointer(), _convert.path(path)))
 
     @serialized
-    def merge_adapter(self):
+    def merge_adapter(self) -> None:
         """Adds the attached adapters into the weights and detaches them."""
         check(library().score_policy_merge_adapter(self._pointer()))
 
     @property
     @serialized
-    def adapter_rank(self):
+    def adapter_rank(self) -> int:
         """The attached LoRA adapters' rank, 0 when there are none."""
         rank, count = c_int32(), c_int64()
         check(library().score_policy_adapter_info(self._pointer(), byref(rank), byref(count)))
@@ -179,7 +197,7 @@ class Policy(Closable):
 
     @property
     @serialized
-    def info(self):
+    def info(self) -> PolicyInfo:
         """A :class:`PolicyInfo`: vocabulary and tokenizer sizes, context, threads, parameters."""
         info = _structs.new(_structs.PolicyInfo)
         check(library().score_policy_get_info(self._pointer(), byref(info)))
@@ -192,7 +210,7 @@ class Policy(Closable):
         )
 
     @serialized
-    def tokenize(self, text):
+    def tokenize(self, text: str) -> List[int]:
         """The token ids of plain ``text`` (special-token names are not parsed)."""
         encoded = _convert.text(text, "text")
         pointer = self._pointer()
@@ -202,7 +220,7 @@ class Policy(Closable):
         return buffer[:count]
 
     @serialized
-    def detokenize(self, ids):
+    def detokenize(self, ids: Sequence[int]) -> str:
         """The text of token ``ids`` (bytes that are not valid UTF-8 become U+FFFD)."""
         tokens = _convert.token_ids(ids)
         text = c_void_p()
@@ -210,7 +228,7 @@ class Policy(Closable):
         return take_string(text.value)
 
     @serialized
-    def logits(self, ids):
+    def logits(self, ids: Sequence[int]) -> List[List[float]]:
         """Next-token logits at every position of ``ids``: a list of ``len(ids)`` rows, each a
         list of ``info.vocab_size`` floats (row i scores the token after ``ids[: i + 1]``)."""
         tokens = _convert.token_ids(ids)
@@ -228,8 +246,9 @@ class Policy(Closable):
         return [flat[row * width:(row + 1) * width] for row in range(len(tokens))]
 
     @serialized
-    def generate(self, prompt, *, temperature=None, top_k=None, top_p=None, min_p=None,
-                 max_new_tokens=None, seed=None):
+    def generate(self, prompt: str, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
+                 top_p: Optional[float] = None, min_p: Optional[float] = None,
+                 max_new_tokens: Optional[int] = None, seed: Optional[int] = None) -> str:
         """One answer to ``prompt`` (the first attempt of the two-attempt format).
 
         Options left as None keep the library's defaults (greedy, 16 tokens, seed 0).
@@ -245,8 +264,10 @@ class Policy(Closable):
         return take_string(text.value)
 
     @serialized
-    def self_correct(self, prompt, *, temperature=None, max_new_tokens=None, seed=None, gated=None,
-                     gate_threshold=None, confidence=None):
+    def self_correct(self, prompt: str, *, temperature: Optional[float] = None,
+                     max_new_tokens: Optional[int] = None, seed: Optional[int] = None,
+                     gated: Optional[bool] = None, gate_threshold: Optional[float] = None,
+                     confidence: Optional[str] = None) -> Correction:
         """Two-attempt self-correction of ``prompt``; returns a :class:`Correction`.
 
         With ``gated=True`` attempt 2 is made only when attempt 1's confidence is below

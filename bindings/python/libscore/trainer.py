@@ -1,15 +1,28 @@
 """Trainer: SCoRe (and supervised steps) on a Policy, scored by a verifier."""
 
+from __future__ import annotations
+
+import ctypes
 import math
-from collections.abc import Sequence
 from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p, memmove
+from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _callbacks, _convert, _structs
 from ._handle import Closable, Handle, serialized
 from ._library import check, library
 from .policy import Policy
 from .types import EvalResult, SFTExample, Stage, StepStats
+
+#: A keyword option of ``Trainer()``: a number, a bool, a name, or names (``lora_targets``).
+OptionValue = Union[int, float, bool, str, Sequence[str], None]
+#: An SFT example as :meth:`Trainer.sft_step` takes it.
+Example = Union[SFTExample, Tuple[str, str], Tuple[str, str, Optional[str]]]
+#: score_trainer_step or score_trainer_compute_gradients.
+_StepFunction = Callable[[c_void_p, Any, Any, int, Any], int]
+
+_Trainer = TypeVar("_Trainer", bound="Trainer")
 
 PLANS = {"score": 0, "single_turn": 1}
 SHAPINGS = {"progress": 0, "flip": 1, "none": 2}
@@ -22,10 +35,12 @@ EVAL_PROTOCOLS = {"greedy": 0, "mixed": 1}
 LORA_TARGETS = {"q": 1, "k": 2, "v": 4, "o": 8, "gate": 16, "up": 32, "down": 64}
 
 
-def _lora_targets(value, name):
+def _lora_targets(value: object, name: str) -> int:
     """SCORE_LORA_* bits from names ("q", "q_proj", ...), "all", or the bits themselves."""
     if isinstance(value, int) and not isinstance(value, bool):
         return _convert.integer(value, name, 0, 0x7F)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be names or SCORE_LORA_* bits, not {type(value).__name__}")
     names = [value] if isinstance(value, str) else list(value)
     bits = 0
     for entry in names:
@@ -42,7 +57,7 @@ def _lora_targets(value, name):
     return bits
 
 
-def _named(names):
+def _named(names: Mapping[str, int]) -> _convert.Converter:
     return lambda value, name: _convert.choice(value, names, name)
 
 
@@ -56,19 +71,12 @@ _OPTION_FIELDS = dict(
 )
 
 
-def _stage(value):
-    try:
-        return Stage(value)
-    except ValueError:
-        return value
-
-
-def _step_stats(stats):
+def _step_stats(stats: _structs.StepStats) -> StepStats:
     values = {name: getattr(stats, name) for name in _structs.STEP_STATS_VALUES}
-    return StepStats(step=stats.step, stage=_stage(stats.stage), episodes=stats.episodes, **values)
+    return StepStats(step=stats.step, stage=_convert.named(Stage, stats.stage), episodes=stats.episodes, **values)
 
 
-def _sft_example(example, index):
+def _sft_example(example: object, index: int) -> Tuple[bytes, bytes, Optional[bytes]]:
     if isinstance(example, SFTExample):
         fields = (example.prompt, example.attempt1, example.attempt2)
     elif isinstance(example, tuple) and len(example) in (2, 3):
@@ -102,7 +110,7 @@ class Trainer(Closable):
     attempts are scored by the built-in "final_answer" verifier.
     """
 
-    def __init__(self, policy, **options):
+    def __init__(self, policy: Policy, **options: OptionValue) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy, not {type(policy).__name__}")
         lib = library()
@@ -113,19 +121,19 @@ class Trainer(Closable):
         check(lib.score_trainer_create(policy._pointer(), byref(trainer_options), byref(pointer)))
         self._adopt(policy, pointer)
 
-    def _adopt(self, policy, pointer):
+    def _adopt(self, policy: Policy, pointer: c_void_p) -> None:
         self._lock = policy._lock
         self._policy = policy
         self._handle = Handle(pointer.value, library().score_trainer_free)
         policy._trainer_handles.add(self._handle)
         self._errors = _callbacks.CallbackErrors()
-        self._verifier = None
-        self._progress = None
+        self._verifier: Optional[_callbacks.Verifier] = None
+        self._progress: Optional[_callbacks.Progress] = None
         # Every ctypes callback handed to the library, kept alive as long as the trainer.
-        self._callbacks = []
+        self._callbacks: List[object] = []
 
     @classmethod
-    def resume(cls, policy, path):
+    def resume(cls: Type[_Trainer], policy: Policy, path: _convert.StrPath) -> _Trainer:
         """Continues a run saved by :meth:`save`: loads the saved weights into ``policy`` (same
         shape) and returns a new trainer. Verifier and progress callbacks are not saved: set them
         again."""
@@ -139,20 +147,20 @@ class Trainer(Closable):
         return trainer
 
     @property
-    def policy(self):
+    def policy(self) -> Policy:
         """The policy this trainer updates."""
         return self._policy
 
-    def _pointer(self):
+    def _pointer(self) -> c_void_p:
         return self._handle.get("trainer")
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once :meth:`close` ran (or the policy was closed)."""
         return self._handle.closed
 
     @serialized
-    def close(self):
+    def close(self) -> None:
         """Frees the trainer (not its policy). Safe to call twice."""
         self._handle.free()
         self._policy._trainer_handles.discard(self._handle)
@@ -160,7 +168,7 @@ class Trainer(Closable):
     # Verifiers and progress
 
     @serialized
-    def set_verifier(self, verifier):
+    def set_verifier(self, verifier: _callbacks.Verifier) -> None:
         """Scores attempts with ``verifier(items) -> rewards``: ``items`` is a list of
         :class:`VerifyItem`, the result one float per item (1 correct, 0 wrong; >= 0.5 counts
         as correct). An exception it raises ends the step (nothing changes) and is re-raised by
@@ -173,7 +181,7 @@ class Trainer(Closable):
         self._verifier = verifier
 
     @serialized
-    def use_builtin_verifier(self, name):
+    def use_builtin_verifier(self, name: str) -> None:
         """Scores attempts with a built-in verifier: "exact_match", "final_answer" or "arithmetic"."""
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
@@ -182,12 +190,12 @@ class Trainer(Closable):
         self._verifier = None
 
     @property
-    def verifier(self):
+    def verifier(self) -> Optional[_callbacks.Verifier]:
         """The Python verifier in use, or None for a built-in one."""
         return self._verifier
 
     @serialized
-    def set_progress(self, progress):
+    def set_progress(self, progress: Optional[_callbacks.Progress]) -> None:
         """Calls ``progress(phase, done, total)`` during steps and evaluations (None: no calls).
 
         ``phase`` is a :class:`Phase`. Returning False or raising :class:`Abort` stops the call
@@ -201,17 +209,17 @@ class Trainer(Closable):
         self._progress = progress
 
     @property
-    def progress(self):
+    def progress(self) -> Optional[_callbacks.Progress]:
         """The progress callback (settable; see :meth:`set_progress`)."""
         return self._progress
 
     @progress.setter
-    def progress(self, progress):
+    def progress(self, progress: Optional[_callbacks.Progress]) -> None:
         self.set_progress(progress)
 
     # Training
 
-    def _stats_call(self, function, prompts, references):
+    def _stats_call(self, function: _StepFunction, prompts: Sequence[str], references: Sequence[str]) -> StepStats:
         prompt_array, reference_array = _convert.prompts_and_references(prompts, references)
         pointer = self._pointer()
         stats = _structs.new(_structs.StepStats)
@@ -220,26 +228,26 @@ class Trainer(Closable):
         return _step_stats(stats)
 
     @serialized
-    def step(self, prompts, references):
+    def step(self, prompts: Sequence[str], references: Sequence[str]) -> StepStats:
         """One SCoRe step over ``prompts`` (``references[i]`` goes to the verifier with prompt i):
         samples both attempts, scores them, applies one AdamW update. Returns :class:`StepStats`.
         On any failure (including the verifier's exception, re-raised here) nothing changes."""
         return self._stats_call(library().score_trainer_step, prompts, references)
 
     @serialized
-    def compute_gradients(self, prompts, references):
+    def compute_gradients(self, prompts: Sequence[str], references: Sequence[str]) -> StepStats:
         """The first half of :meth:`step`: fills the gradient buffer (:meth:`gradients`) without
         updating the weights. Returns the step's :class:`StepStats` (``grad_norm`` 0)."""
         return self._stats_call(library().score_trainer_compute_gradients, prompts, references)
 
-    def _gradient_buffer(self):
+    def _gradient_buffer(self) -> Tuple[ctypes._Pointer[c_float], int]:
         data = POINTER(c_float)()
         count = c_size_t(0)
         check(library().score_trainer_gradients(self._pointer(), byref(data), byref(count)))
         return data, count.value
 
     @serialized
-    def gradients(self):
+    def gradients(self) -> array[float]:
         """A copy of the trainer's flat gradient buffer (one float per parameter, in checkpoint
         order) as an ``array.array('f')``: the step's gradients between :meth:`compute_gradients`
         and :meth:`apply_gradients`. Average it across replicas, then :meth:`set_gradients`.
@@ -251,7 +259,7 @@ class Trainer(Closable):
         return values
 
     @serialized
-    def set_gradients(self, values):
+    def set_gradients(self, values: Sequence[float]) -> None:
         """Overwrites the trainer's gradient buffer with ``values`` (a sequence or buffer of one
         float per parameter), e.g. gradients averaged across replicas before :meth:`apply_gradients`."""
         data, count = self._gradient_buffer()
@@ -262,7 +270,7 @@ class Trainer(Closable):
             memmove(data, floats.buffer_info()[0], 4 * count)
 
     @serialized
-    def apply_gradients(self):
+    def apply_gradients(self) -> float:
         """The second half of :meth:`step`: clips the gradient buffer as it is now, applies AdamW
         and counts the step. Returns the gradient norm before clipping. Raises
         :class:`StateError` without pending gradients, :class:`NonFiniteError` for a NaN in them."""
@@ -270,7 +278,7 @@ class Trainer(Closable):
         check(library().score_trainer_apply_gradients(self._pointer(), byref(norm)))
         return norm.value
 
-    def _progress_state(self):
+    def _progress_state(self) -> Tuple[int, int]:
         stage = c_int32(0)
         steps = c_int64(0)
         check(library().score_trainer_progress(self._pointer(), byref(stage), byref(steps)))
@@ -278,18 +286,19 @@ class Trainer(Closable):
 
     @property
     @serialized
-    def next_stage(self):
+    def next_stage(self) -> Stage:
         """The :class:`Stage` the next step runs."""
-        return _stage(self._progress_state()[0])
+        return _convert.named(Stage, self._progress_state()[0])
 
     @property
     @serialized
-    def completed_steps(self):
+    def completed_steps(self) -> int:
         """The number of steps completed."""
         return self._progress_state()[1]
 
     @serialized
-    def evaluate(self, prompts, references, protocol="greedy", seed=0):
+    def evaluate(self, prompts: Sequence[str], references: Sequence[str], protocol: str = "greedy",
+                 seed: int = 0) -> EvalResult:
         """Two-attempt evaluation, one episode per prompt, scored by the trainer's verifier.
 
         ``protocol`` is "greedy" (both attempts greedy) or "mixed" (attempt 1 sampled at
@@ -308,7 +317,7 @@ class Trainer(Closable):
         return EvalResult(count=result.count, **values)
 
     @serialized
-    def sft_step(self, examples, learning_rate):
+    def sft_step(self, examples: Sequence[Example], learning_rate: float) -> float:
         """One supervised step over ``examples`` (:class:`SFTExample` or ``(prompt, attempt1)``
         / ``(prompt, attempt1, attempt2)`` tuples) at ``learning_rate``; returns the mean token
         loss. Call :meth:`reset_reference` before RL from the result."""
@@ -320,19 +329,19 @@ class Trainer(Closable):
         if not math.isfinite(learning_rate) or learning_rate < 0:
             raise ValueError(f"learning_rate must be finite and >= 0, not {learning_rate}")
         rows = (_structs.SFTExample * len(examples))(
-            *(_sft_example(example, index) for index, example in enumerate(examples)))
+            *(_structs.SFTExample(*_sft_example(example, index)) for index, example in enumerate(examples)))
         loss = c_float(0.0)
         check(library().score_trainer_sft_step(self._pointer(), rows, len(examples), learning_rate,
                                                byref(loss)))
         return loss.value
 
     @serialized
-    def reset_reference(self):
+    def reset_reference(self) -> None:
         """Makes the KL reference a copy of the policy as it is now and clears the optimizer."""
         check(library().score_trainer_reset_reference(self._pointer()))
 
     @serialized
-    def save(self, path):
+    def save(self, path: _convert.StrPath) -> None:
         """Saves everything the run needs to continue exactly to the folder ``path``
         (see :meth:`resume`)."""
         check(library().score_trainer_save(self._pointer(), _convert.path(path)))

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import functools
+import importlib
 import os
 from collections.abc import Sequence
 from ctypes import c_char_p, c_int32
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast, overload
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, Union, cast, overload
+
+if TYPE_CHECKING:  # numpy is optional: without it these types are Any
+    import numpy  # type: ignore[import-not-found, unused-ignore]
+    import numpy.typing  # type: ignore[import-not-found, unused-ignore]
+
+    #: Logits and gradients as numpy gives them.
+    FloatArray = numpy.typing.NDArray[numpy.float32]
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -17,6 +27,15 @@ StrPath = Union[str, "os.PathLike[str]"]
 Converter = Callable[[Any, str], Any]
 
 _Enum = TypeVar("_Enum", bound=enum.IntEnum)
+
+
+@functools.lru_cache(maxsize=None)
+def numpy_module() -> Optional[ModuleType]:
+    """numpy when it is importable (an optional dependency), else None."""
+    try:
+        return importlib.import_module("numpy")
+    except ImportError:
+        return None
 
 
 def text(value: object, what: str) -> bytes:

@@ -228,9 +228,10 @@ class Policy(Closable):
         return take_string(text.value)
 
     @serialized
-    def logits(self, ids: Sequence[int]) -> List[List[float]]:
-        """Next-token logits at every position of ``ids``: a list of ``len(ids)`` rows, each a
-        list of ``info.vocab_size`` floats (row i scores the token after ``ids[: i + 1]``)."""
+    def logits(self, ids: Sequence[int]) -> Union[_convert.FloatArray, List[List[float]]]:
+        """Next-token logits at every position of ``ids``: ``len(ids)`` rows of ``info.vocab_size``
+        floats (row i scores the token after ``ids[: i + 1]``), as a float32 numpy array of that
+        shape when numpy is installed, else as a list of rows, each a list of floats."""
         tokens = _convert.token_ids(ids)
         if len(tokens) == 0:
             raise ValueError("ids must hold at least one token")
@@ -242,6 +243,10 @@ class Policy(Closable):
                 pointer, tokens, len(tokens), out_logits, capacity, out),
             c_float, len(tokens) * self._vocab_size)
         width = count // len(tokens)
+        numpy = _convert.numpy_module()
+        if numpy is not None:
+            rows: _convert.FloatArray = numpy.frombuffer(buffer, numpy.float32, count).reshape(len(tokens), width)
+            return rows
         flat = buffer[:count]
         return [flat[row * width:(row + 1) * width] for row in range(len(tokens))]
 

@@ -6,7 +6,7 @@ import ctypes
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p, memmove
+from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p
 from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _callbacks, _convert, _structs
@@ -240,34 +240,54 @@ class Trainer(Closable):
         updating the weights. Returns the step's :class:`StepStats` (``grad_norm`` 0)."""
         return self._stats_call(library().score_trainer_compute_gradients, prompts, references)
 
-    def _gradient_buffer(self) -> Tuple[ctypes._Pointer[c_float], int]:
+    def _gradient_buffer(self) -> ctypes.Array[c_float]:
+        """The library's gradient buffer as a ctypes array over its memory (no copy); the array
+        keeps this trainer alive."""
         data = POINTER(c_float)()
         count = c_size_t(0)
         check(library().score_trainer_gradients(self._pointer(), byref(data), byref(count)))
-        return data, count.value
+        if not data or count.value == 0:
+            return (c_float * 0)()
+        floats = (c_float * count.value).from_address(ctypes.addressof(data.contents))
+        setattr(floats, "_trainer", self)  # noqa: B010 - a view must not outlive the trainer's memory
+        return floats
 
     @serialized
-    def gradients(self) -> array[float]:
-        """A copy of the trainer's flat gradient buffer (one float per parameter, in checkpoint
-        order) as an ``array.array('f')``: the step's gradients between :meth:`compute_gradients`
-        and :meth:`apply_gradients`. Average it across replicas, then :meth:`set_gradients`.
+    def gradients(self) -> Union[_convert.FloatArray, memoryview[float]]:
+        """The trainer's flat gradient buffer itself, not a copy (one float per trained value, in
+        checkpoint order): a float32 numpy array viewing the library's memory when numpy is
+        installed, else a memoryview of floats over it. Between :meth:`compute_gradients` and
+        :meth:`apply_gradients` it holds the step's gradients; what is written into it (the
+        average across replicas, say) is what :meth:`apply_gradients` applies.
+
+        The view is valid until the next trainer call that changes the buffer
+        (:meth:`compute_gradients`, :meth:`apply_gradients`, :meth:`step`, :meth:`sft_step`,
+        :meth:`reset_reference`; score.h promises it only until the next call on the trainer),
+        and never after the trainer (or its policy) is closed: call ``gradients()`` again after
+        such a call, and copy it (``list(view)``, or ``view.copy()`` for the numpy array) to keep
+        values.
         """
-        data, count = self._gradient_buffer()
-        values = array("f", bytes(4 * count))
-        if count:
-            memmove(values.buffer_info()[0], data, 4 * count)
-        return values
+        floats = self._gradient_buffer()
+        numpy = _convert.numpy_module()
+        if numpy is not None:
+            view: _convert.FloatArray = numpy.frombuffer(floats, numpy.float32)
+            return view
+        return memoryview(floats).cast("B").cast("f")
 
     @serialized
-    def set_gradients(self, values: Sequence[float]) -> None:
-        """Overwrites the trainer's gradient buffer with ``values`` (a sequence or buffer of one
-        float per parameter), e.g. gradients averaged across replicas before :meth:`apply_gradients`."""
-        data, count = self._gradient_buffer()
-        floats = values if isinstance(values, array) and values.typecode == "f" else array("f", values)
-        if len(floats) != count:
-            raise ValueError(f"set_gradients needs {count} values, got {len(floats)}")
-        if count:
-            memmove(data, floats.buffer_info()[0], 4 * count)
+    def set_gradients(self, values: Union[_convert.FloatArray, Sequence[float], memoryview[float]]) -> None:
+        """Copies ``values`` (one float per trained value: a sequence, a numpy array or a buffer
+        of floats) into the trainer's gradient buffer, e.g. gradients averaged across replicas
+        before :meth:`apply_gradients`."""
+        floats = self._gradient_buffer()
+        if len(values) != len(floats):
+            raise ValueError(f"set_gradients needs {len(floats)} values, got {len(values)}")
+        numpy = _convert.numpy_module()
+        if numpy is not None:
+            source = numpy.ascontiguousarray(values, numpy.float32)
+        else:
+            source = values if isinstance(values, array) and values.typecode == "f" else array("f", values)
+        memoryview(floats).cast("B")[:] = memoryview(source).cast("B")
 
     @serialized
     def apply_gradients(self) -> float:

@@ -31,9 +31,14 @@ def varied_rewards(items):
     return [float(len(item.response) % 2) for item in items]
 
 
+def as_lists(logits):
+    """Logits as nested lists of floats, whether numpy gave an array or not (to compare with ==)."""
+    return logits.tolist() if hasattr(logits, "tolist") else logits
+
+
 def probe_logits(policy):
     """The policy's logits on a fixed text, to compare weights."""
-    return policy.logits(policy.tokenize(PROBE))
+    return as_lists(policy.logits(policy.tokenize(PROBE)))
 
 
 @pytest.fixture

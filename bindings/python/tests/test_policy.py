@@ -5,7 +5,7 @@ import math
 import pytest
 
 import libscore
-from conftest import INSTRUCTION, TINY, make_policy, probe_logits
+from conftest import INSTRUCTION, TINY, as_lists, make_policy, probe_logits
 
 
 def test_create_and_describe(policy):
@@ -209,7 +209,7 @@ def test_gguf_file_loads_and_saves_as_a_folder(tmp_path):
         policy.save(tmp_path / "folder")
     with libscore.Policy.load(tmp_path / "folder") as reloaded:
         assert reloaded.tokenize("What is 17*23?") == ids
-        assert list(reloaded.logits(ids)) == list(logits)
+        assert as_lists(reloaded.logits(ids)) == as_lists(logits)
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(GGUF_FILE.read_bytes()[:5000])
     with pytest.raises(libscore.ScoreError, match="truncated"):

@@ -79,7 +79,8 @@ public func scoreCorrectOptionsInit(_ options: UnsafeMutablePointer<score_correc
     let defaults = SelfCorrectOptions()
     options.pointee = score_correct_options(
         struct_size: UInt32(MemoryLayout<score_correct_options>.size), temperature: defaults.temperature,
-        max_new_tokens: 16, seed: defaults.seed, gated: false, gate_threshold: 0.9,
+        max_new_tokens: Int32(defaults.maxNewTokens), seed: defaults.seed, gated: defaults.gate != nil,
+        gate_threshold: defaults.gate ?? SelfCorrectOptions.defaultGateThreshold,
         confidence: SCORE_CONFIDENCE_MEAN_PROBABILITY)
 }
 

@@ -78,10 +78,11 @@ public func scorePolicyLogits(_ policy: OpaquePointer?, _ tokens: UnsafePointer<
 @_cdecl("score_sampling_options_init")
 public func scoreSamplingOptionsInit(_ options: UnsafeMutablePointer<score_sampling_options>?) {
     guard let options else { return }
-    let defaults = SamplingOptions()
+    let defaults = SamplingOptions.generation
     options.pointee = score_sampling_options(
-        struct_size: UInt32(MemoryLayout<score_sampling_options>.size), temperature: 0, top_k: 0,
-        top_p: defaults.topP, min_p: defaults.minP, max_new_tokens: 16, seed: 0)
+        struct_size: UInt32(MemoryLayout<score_sampling_options>.size), temperature: defaults.temperature,
+        top_k: Int32(defaults.topK), top_p: defaults.topP, min_p: defaults.minP,
+        max_new_tokens: Int32(defaults.maxNewTokens), seed: defaults.seed)
 }
 
 @_cdecl("score_generate")

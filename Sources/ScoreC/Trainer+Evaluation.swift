@@ -50,12 +50,9 @@ public func scoreTrainerSFTStep(_ trainer: OpaquePointer?, _ examples: UnsafePoi
             guard let second = try Arguments.optionalText(array[i].attempt2, "examples[\(i)].attempt2") else {
                 return SFTExample(prompt: prompt, completion: attempt1)
             }
-            return SFTExample(segments: [
-                SequenceBatch.Segment(tokens: prompt, trained: false),
-                SequenceBatch.Segment(tokens: attempt1, trained: false),
-                SequenceBatch.Segment(tokens: format.instructionTokens(after: attempt1), trained: false),
-                SequenceBatch.Segment(tokens: format.attemptTokens(second), trained: true),
-            ])
+            return SelfCorrectionExchange.example(prompt: prompt, attempt1: attempt1,
+                                                  attempt2: format.attemptTokens(second), format: format,
+                                                  trained: .attempt2)
         }
         let value = try trainer.engine.supervisedStep(batch, learningRate: try Arguments.finite(learningRate, "learning_rate"))
         loss?.pointee = value

@@ -55,9 +55,6 @@ final class Trainer: ExclusivelyUsed {
         return zip(texts, answers).map { SelfCorrectionProblem(prompt: $0, reference: $1) }
     }
 
-    /// The most episodes (prompts × samples) one step may sample.
-    static let maximumEpisodes = 1 << 16
-
     static let handles = HandleTable<Trainer>(kind: "score_trainer", tag: 2)
 }
 
@@ -143,12 +140,8 @@ private func stepCall(_ function: String, _ trainer: OpaquePointer?, _ prompts: 
             try Arguments.structSize(stats.pointee.struct_size, of: "score_step_stats",
                                      expected: MemoryLayout<score_step_stats>.size)
         }
-        // The episode limit first, so that a count larger than the caller's arrays is refused unread.
-        let perPrompt = trainer.engine.options.episodesPerPrompt(trainer.engine.nextStage)
-        guard count <= Trainer.maximumEpisodes / perPrompt else {
-            throw APIFailure.invalid("\(count) prompts × \(perPrompt) episodes each is "
-                                     + "more than \(Trainer.maximumEpisodes) episodes per step")
-        }
+        // The engine's episode limit first, so that a count larger than the caller's arrays is refused unread.
+        try trainer.engine.checkEpisodeCount(prompts: count)
         let problems = try Trainer.problems(prompts, references, count: count)
         let result = try body(trainer.engine, problems)
         try write(result, episodes: result.metrics.count, to: stats)

@@ -2,9 +2,6 @@ import CScoreHeader
 import Foundation
 import ScoreEngine
 
-/// The single-turn plan's length when the host does not set one.
-private let defaultSingleTurnSteps: Int32 = 300
-
 @_cdecl("score_trainer_options_init")
 public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_trainer_options>?) {
     guard let options else { return }
@@ -14,7 +11,7 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
     options.pointee = score_trainer_options(
         struct_size: UInt32(MemoryLayout<score_trainer_options>.size), plan: SCORE_PLAN_SCORE,
         stage_i_steps: Int32(stageI), stage_ii_steps: Int32(stageII), rounds: Int32(rounds),
-        single_turn_steps: defaultSingleTurnSteps, beta1: d.objective.beta1, beta2: d.objective.beta2,
+        single_turn_steps: Int32(StagePlan.defaultSingleTurnSteps), beta1: d.objective.beta1, beta2: d.objective.beta2,
         alpha: d.objective.alpha, shaping: SCORE_SHAPING_PROGRESS, kl_estimator: SCORE_KL_K3,
         baseline: SCORE_BASELINE_LEAVE_ONE_OUT, turn2_state_baseline: d.objective.turn2StateBaseline,
         learning_rate: d.learningRate, weight_decay: d.adamW.weightDecay,
@@ -65,7 +62,6 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
                                         klEstimator: estimator, baseline: baseline,
                                         turn2StateBaseline: o.turn2_state_baseline)
     result.learningRate = o.learning_rate
-    result.adamW.learningRate = o.learning_rate
     result.adamW.weightDecay = o.weight_decay
     result.gradientClipNorm = o.grad_clip
     guard o.samples_per_prompt <= 1024 else {

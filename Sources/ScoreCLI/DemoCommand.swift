@@ -41,6 +41,10 @@ struct DemoCommand: ParsableCommand {
     var select: String?
     @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
     var learningRate: Float?
+    @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
+    var stage1Steps: Int?
+    @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
+    var stage2Steps: Int?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -59,7 +63,6 @@ struct DemoCommand: ParsableCommand {
             if let learningRate {
                 guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate must be positive") }
                 settings.rl.learningRate = learningRate
-                settings.rl.adamW.learningRate = learningRate
                 settings.sftLearningRate = learningRate
             }
             workload = try pretrainedWorkload(model, settings: &settings)
@@ -83,6 +86,12 @@ struct DemoCommand: ParsableCommand {
             }
             settings.rl.firstAttemptTemperature = firstTemperature
         }
+        for (name, steps) in [("--stage1-steps", stage1Steps), ("--stage2-steps", stage2Steps)] {
+            if let steps, !(0...100_000).contains(steps) { throw ValidationError("\(name) must be in 0...100000 (got \(steps))") }
+        }
+        if let stage1Steps { settings.stageISteps = stage1Steps }
+        if let stage2Steps { settings.stageIISteps = stage2Steps }
+        guard settings.stageISteps + settings.stageIISteps > 0 else { throw ValidationError("SCoRe needs at least one RL step") }
         if let select { settings.selection = try ObjectiveArguments.choice(select, CheckpointSelection.allCases, "--select") }
         let folder = URL(fileURLWithPath: out ?? "runs/demo-seed\(seed)")
         let mode = check ? "learning check" : baseOnly ? "base only" : quick ? "quick" : "full"

@@ -159,6 +159,20 @@ struct MicroBatchTests {
         #expect(old.microBatch == nil && old.memoryBudget == 1 << 30)
     }
 
+    @Test func theLearningRateIsTheOptimizersOneAndEarlierStatesKeepTheirs() throws {
+        var options = SCoReOptions()
+        options.learningRate = 3e-4
+        #expect(options.adamW.learningRate == 3e-4)
+        options.adamW.learningRate = 5e-5
+        #expect(options.learningRate == 5e-5)
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(options)) as? [String: Any] ?? [:]
+        #expect(object["learningRate"] == nil)
+        // States written before the two were one carried both; the top-level rate was the one used.
+        object["learningRate"] = 2e-3
+        let earlier = try JSONDecoder().decode(SCoReOptions.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(earlier.learningRate == 2e-3 && earlier.adamW.learningRate == 2e-3)
+    }
+
     @Test func smallerBlocksReuseTheBuffersOfLargerOnes() throws {
         let model = try Transformer(config: Self.config, seed: 2)
         let fresh = model.copy()

@@ -286,12 +286,22 @@ struct ObjectiveTests {
     }
 
     @Test func turnLabelsFromAPackedEpisode() throws {
-        let segments = [SequenceBatch.Segment(tokens: [5, 6], trained: false),
-                        SequenceBatch.Segment(tokens: [7, 8], trained: true),
-                        SequenceBatch.Segment(tokens: [9], trained: false),
-                        SequenceBatch.Segment(tokens: [10, 11], trained: true)]
+        let segments = SelfCorrectionExchange.segments(prompt: [5, 6], attempt1: [7, 8], instruction: [9],
+                                                       attempt2: [10, 11], trained: .both)
+        #expect(segments.map(\.trained) == [false, true, false, true])
         let batch = try SequenceBatch(sequences: [segments], padID: 0, maxSeqLen: 16, seqLen: 8)
         #expect(try O.turnLabels(targetSegments: batch.targetSegments) == [0, 1, 1, 0, 2, 2, 0, 0])
         #expect(throws: ScoreError.self) { try O.turnLabels(targetSegments: [-1, 2]) }
+        #expect(throws: ScoreError.self) { try O.turnLabels(targetSegments: [4]) }
+
+        // Only the second attempt trained (the SFT baselines): turn 1 positions carry no label.
+        let second = SelfCorrectionExchange.segments(prompt: [5, 6], attempt1: [7, 8], instruction: [9],
+                                                     attempt2: [10, 11], trained: .attempt2)
+        let secondBatch = try SequenceBatch(sequences: [second], padID: 0, maxSeqLen: 16, seqLen: 8)
+        #expect(try O.turnLabels(targetSegments: secondBatch.targetSegments) == [0, 0, 0, 0, 2, 2, 0, 0])
+        // A single-attempt exchange ends after attempt 1.
+        let single = SelfCorrectionExchange.segments(prompt: [5], attempt1: [7], instruction: [9], attempt2: nil,
+                                                     trained: .both)
+        #expect(single.count == 2)
     }
 }

@@ -81,6 +81,19 @@ struct SCoReTrainerTests {
         for options in cases { #expect(throws: ScoreError.self) { try options.validate() } }
     }
 
+    @Test func stepsRefuseMoreEpisodesThanTheLimitBeforeSampling() throws {
+        var sampled = 0
+        let verifier = ClosureVerifier { items in sampled += items.count; return items.map { _ in 1 } }
+        let trainer = try Self.trainer(plan: .score(stageI: 1, stageII: 1, rounds: 1), verifier: verifier)
+        let limit = SCoReTrainer.maximumEpisodesPerStep / 2  // two samples per prompt
+        let tooMany = Array(repeating: Self.problems[0], count: limit + 1)
+        #expect(throws: ScoreError.self) { try trainer.step(on: tooMany) }
+        #expect(throws: ScoreError.self) { try trainer.computeGradients(on: []) }
+        #expect(sampled == 0 && trainer.completedSteps == 0 && !trainer.hasPendingGradients)
+        _ = try trainer.step(on: Array(Self.problems.prefix(2)))
+        #expect(sampled == 8)  // 2 prompts × 2 samples × 2 attempts scored
+    }
+
     @Test func singleTurnStepsSampleOneAttempt() throws {
         var items = [[VerifierItem]]()
         let verifier = ClosureVerifier { batch in

@@ -93,7 +93,6 @@ struct DemoSettings {
         rl.lora = rank > 0 ? LoRAOptions(rank: rank) : nil
         let rate: Float = rank > 0 ? 1e-4 : 1e-5
         rl.learningRate = rate
-        rl.adamW = AdamWOptions(learningRate: rate)
         sftLearningRate = rate
     }
 

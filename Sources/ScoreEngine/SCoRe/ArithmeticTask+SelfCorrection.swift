@@ -66,12 +66,8 @@ extension ArithmeticTask {
             ? right : wrongAnswer(problem, maxOffset: maxOffset, fixedWidth: fixedWidth, using: &generator)
         let second = generator.nextUnitDouble() < secondCorrect
             ? right : wrongAnswer(problem, maxOffset: maxOffset, fixedWidth: fixedWidth, using: &generator)
-        let attempt1 = format.attemptTokens(first)
-        return SFTExample(segments: [
-            SequenceBatch.Segment(tokens: format.promptTokens(problem.prompt), trained: false),
-            SequenceBatch.Segment(tokens: attempt1, trained: true),
-            SequenceBatch.Segment(tokens: format.instructionTokens(after: attempt1), trained: false),
-            SequenceBatch.Segment(tokens: format.attemptTokens(second), trained: true),
-        ])
+        return SelfCorrectionExchange.example(prompt: format.promptTokens(problem.prompt),
+                                              attempt1: format.attemptTokens(first),
+                                              attempt2: format.attemptTokens(second), format: format, trained: .both)
     }
 }

@@ -16,16 +16,10 @@ public struct Episode: Sendable {
     /// Attempt 2, nil for single-attempt rollouts.
     public var attempt2: Generation?
 
-    /// The sequence as segments for `SequenceBatch`: prompt (untrained), attempt 1 (trained),
-    /// instruction (untrained), attempt 2 (trained). Segment 1 is turn 1, segment 3 turn 2.
+    /// The sequence as segments for `SequenceBatch` (`SelfCorrectionExchange`), both attempts trained.
     public var segments: [SequenceBatch.Segment] {
-        var segments = [SequenceBatch.Segment(tokens: prompt, trained: false),
-                        SequenceBatch.Segment(tokens: attempt1.tokens, trained: true)]
-        if let attempt2 {
-            segments.append(SequenceBatch.Segment(tokens: instruction, trained: false))
-            segments.append(SequenceBatch.Segment(tokens: attempt2.tokens, trained: true))
-        }
-        return segments
+        SelfCorrectionExchange.segments(prompt: prompt, attempt1: attempt1.tokens, instruction: instruction,
+                                        attempt2: attempt2?.tokens, trained: .both)
     }
 
     /// Total tokens of the exchange.

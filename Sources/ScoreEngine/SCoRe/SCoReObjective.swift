@@ -171,19 +171,17 @@ public enum SCoReObjective {
         }
     }
 
-    /// Turn labels for an episode packed as [prompt, attempt 1, instruction, attempt 2] by
-    /// `SequenceBatch`: target segment 1 → 1, segment 3 → 2, no target (−1) → 0. Throws for any
-    /// other segment index.
+    /// Turn labels for an exchange packed by `SequenceBatch` from `SelfCorrectionExchange`'s
+    /// segments: each target position gets its segment's turn (1 or 2), no target (−1) gets 0.
+    /// Throws for a target in a context segment or outside the exchange.
     public static func turnLabels(targetSegments: [Int]) throws -> [UInt8] {
         try targetSegments.enumerated().map { position, segment in
-            switch segment {
-            case -1: return 0
-            case 1: return 1
-            case 3: return 2
-            default:
+            if segment == -1 { return 0 }
+            guard let turn = SelfCorrectionExchange.Segment(rawValue: segment)?.turn else {
                 throw ScoreError.invalidArgument(
-                    "position \(position) targets segment \(segment); an episode trains segments 1 and 3 only")
+                    "position \(position) targets segment \(segment); an episode trains its attempts only")
             }
+            return turn
         }
     }
 

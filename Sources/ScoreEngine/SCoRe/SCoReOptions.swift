@@ -6,6 +6,9 @@ public enum StagePlan: Codable, Sendable, Equatable {
     /// The "w/o multi-turn training" ablation: REINFORCE on attempt 1 alone.
     case singleTurn(steps: Int)
 
+    /// Steps of a single-turn plan when none is given (score_trainer_options_init's).
+    public static let defaultSingleTurnSteps = 300
+
     /// Total optimizer steps.
     public var totalSteps: Int {
         switch self {
@@ -77,9 +80,12 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     }
     /// Longest attempt, in tokens.
     public var maxNewTokens: Int = 8
-    /// Constant learning rate of the policy.
-    public var learningRate: Float = 1e-4
-    /// Optimizer settings other than the learning rate.
+    /// Constant learning rate of the policy: the optimizer's, `adamW.learningRate` (one value).
+    public var learningRate: Float {
+        get { adamW.learningRate }
+        set { adamW.learningRate = newValue }
+    }
+    /// Optimizer settings, the learning rate among them.
     public var adamW: AdamWOptions = AdamWOptions(learningRate: 1e-4)
     /// Clip the global gradient norm to this value (0 = measure only).
     public var gradientClipNorm: Float = 1
@@ -116,9 +122,11 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case promptsPerStep, samplesPerPrompt, secondAttemptsPerFirst, temperature, firstAttemptTemperature, maxNewTokens, learningRate
+        case promptsPerStep, samplesPerPrompt, secondAttemptsPerFirst, temperature, firstAttemptTemperature, maxNewTokens
         case adamW, gradientClipNorm, objective, plan, seed, microBatch, memoryBudget, lora
     }
+    /// Keys only states of earlier versions wrote.
+    enum EarlierKeys: String, CodingKey { case learningRate }
 
     /// Decodes, taking the default for every missing key (states saved before a key existed).
     public init(from decoder: Decoder) throws {
@@ -131,8 +139,10 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? d.temperature
         firstAttemptTemperature = try c.decodeIfPresent(Float.self, forKey: .firstAttemptTemperature)
         maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? d.maxNewTokens
-        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
         adamW = try c.decodeIfPresent(AdamWOptions.self, forKey: .adamW) ?? d.adamW
+        // States of earlier versions kept the learning rate beside adamW; it is the one that applied.
+        let earlier = try decoder.container(keyedBy: EarlierKeys.self)
+        if let rate = try earlier.decodeIfPresent(Float.self, forKey: .learningRate) { learningRate = rate }
         gradientClipNorm = try c.decodeIfPresent(Float.self, forKey: .gradientClipNorm) ?? d.gradientClipNorm
         objective = try c.decodeIfPresent(ObjectiveOptions.self, forKey: .objective) ?? d.objective
         plan = try c.decodeIfPresent(StagePlan.self, forKey: .plan) ?? d.plan

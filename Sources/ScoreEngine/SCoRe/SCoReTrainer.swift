@@ -103,8 +103,6 @@ public final class SCoReTrainer {
                 + "gradients, AdamW moments and the reference, more than the \(MemoryEstimate.describe(MemoryEstimate.availableBytes)) "
                 + "this machine has; train LoRA adapters instead (lora_rank, --lora-rank)")
         }
-        var adam = options.adamW
-        adam.learningRate = options.learningRate
         self.policy = policy
         if let lora = options.lora {
             if policy.adapters == nil {
@@ -116,7 +114,7 @@ public final class SCoReTrainer {
             reference = policy.copy()
         }
         trainedAdapters = policy.adapters
-        optimizer = try AdamW(model: policy, options: adam)
+        optimizer = try AdamW(model: policy, options: options.adamW)
         self.options = options
         self.format = format
         self.verifier = verifier
@@ -180,10 +178,23 @@ public final class SCoReTrainer {
         try applyPending().gradNorm
     }
 
+    /// The most episodes (prompts × episodes per prompt) one step may sample.
+    public static let maximumEpisodesPerStep = 1 << 16
+
+    /// Throws `invalidArgument` unless `prompts` prompts fit in one step of the next stage.
+    public func checkEpisodeCount(prompts: Int) throws {
+        let perPrompt = options.episodesPerPrompt(nextStage)
+        guard prompts >= 1 else { throw ScoreError.invalidArgument("SCoRe step: no problems given") }
+        guard prompts <= Self.maximumEpisodesPerStep / perPrompt else {
+            throw ScoreError.invalidArgument(
+                "\(prompts) prompts × \(perPrompt) episodes each is more than \(Self.maximumEpisodesPerStep) episodes per step")
+        }
+    }
+
     private func computeGradients(on chosen: [SelfCorrectionProblem], generator start: RandomGenerator) throws {
         pending = nil
         try checkAdapters()
-        guard !chosen.isEmpty else { throw ScoreError.invalidArgument("SCoRe step: no problems given") }
+        try checkEpisodeCount(prompts: chosen.count)
         let startTime = DispatchTime.now().uptimeNanoseconds
         let stage = nextStage
         var draw = start

@@ -44,8 +44,12 @@ public struct SelfCorrectOptions: Codable, Sendable, Equatable {
     /// How attempt 1's confidence is measured (reported even without a gate).
     public var confidence: ConfidenceMeasure
 
-    /// Creates options; every argument has the default shown.
-    public init(temperature: Float = 0, maxNewTokens: Int = 64, seed: UInt64 = 0, gate: Float? = nil,
+    /// The gate's threshold when a host turns the gate on without choosing one (score.h's and
+    /// Python's default): un-gated revision of a confident answer mostly adds noise.
+    public static let defaultGateThreshold: Float = 0.9
+
+    /// Creates options; every argument has the default shown (the C API's and Python's).
+    public init(temperature: Float = 0, maxNewTokens: Int = 16, seed: UInt64 = 0, gate: Float? = nil,
                 confidence: ConfidenceMeasure = .meanProbability) {
         self.temperature = temperature
         self.maxNewTokens = maxNewTokens

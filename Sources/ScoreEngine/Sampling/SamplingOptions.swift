@@ -40,6 +40,8 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
 
     /// Greedy decoding (temperature 0) with the other defaults.
     public static let greedy = SamplingOptions(temperature: 0)
+    /// A single generation call's defaults (score_sampling_options_init's): greedy, at most 16 new tokens.
+    public static let generation = SamplingOptions(temperature: 0, maxNewTokens: 16)
 
     /// True when the options pick the argmax and draw no random numbers.
     public var isGreedy: Bool { temperature == 0 }

@@ -18,9 +18,9 @@ public enum SelfCorrectionSFTData {
                     temperature: temperature, maxNewTokens: maxNewTokens, secondAttempt: false, batchSize: batchSize,
                     generator: &generator) { episode, pair, problem in
             guard !pair.correct1 else { return nil }
-            let attempt1 = episode.attempt1.tokens
-            return trainedSecondAttempt(episode.prompt, attempt1, format.instructionTokens(after: attempt1),
-                                        format.attemptTokens(correctAttempt(problem)))
+            return SelfCorrectionExchange.example(prompt: episode.prompt, attempt1: episode.attempt1.tokens,
+                                                  attempt2: format.attemptTokens(correctAttempt(problem)),
+                                                  format: format, trained: .attempt2)
         }
     }
 
@@ -34,7 +34,9 @@ public enum SelfCorrectionSFTData {
                     temperature: temperature, maxNewTokens: maxNewTokens, secondAttempt: true, batchSize: batchSize,
                     generator: &generator) { episode, pair, _ in
             guard pair.correct2, let attempt2 = episode.attempt2 else { return nil }
-            return trainedSecondAttempt(episode.prompt, episode.attempt1.tokens, episode.instruction, attempt2.tokens)
+            return SFTExample(segments: SelfCorrectionExchange.segments(
+                prompt: episode.prompt, attempt1: episode.attempt1.tokens, instruction: episode.instruction,
+                attempt2: attempt2.tokens, trained: .attempt2))
         }
     }
 
@@ -66,12 +68,8 @@ public enum SelfCorrectionSFTData {
             } else {
                 attempt2 = format.attemptTokens(rightAfter ? correctAttempt(problem) : wrongAttempt(problem, &choices))
             }
-            return SFTExample(segments: [
-                SequenceBatch.Segment(tokens: episode.prompt, trained: false),
-                SequenceBatch.Segment(tokens: attempt1, trained: true),
-                SequenceBatch.Segment(tokens: format.instructionTokens(after: attempt1), trained: false),
-                SequenceBatch.Segment(tokens: attempt2, trained: true),
-            ])
+            return SelfCorrectionExchange.example(prompt: episode.prompt, attempt1: attempt1, attempt2: attempt2,
+                                                  format: format, trained: .both)
         }
     }
 
@@ -96,16 +94,5 @@ public enum SelfCorrectionSFTData {
             }
         }
         return examples
-    }
-
-    /// prompt, attempt 1 and instruction as context, attempt 2 trained.
-    private static func trainedSecondAttempt(_ prompt: [Int], _ attempt1: [Int], _ instruction: [Int],
-                                             _ attempt2: [Int]) -> SFTExample {
-        SFTExample(segments: [
-            SequenceBatch.Segment(tokens: prompt, trained: false),
-            SequenceBatch.Segment(tokens: attempt1, trained: false),
-            SequenceBatch.Segment(tokens: instruction, trained: false),
-            SequenceBatch.Segment(tokens: attempt2, trained: true),
-        ])
     }
 }

@@ -9,6 +9,7 @@ much: raise --warmup and --steps (and the model's size) for real training.
 """
 
 import argparse
+import logging
 import random
 import re
 
@@ -56,8 +57,8 @@ def main():
 
     rng = random.Random(args.seed)
     test_prompts, test_answers = problems(64, rng)
-    libscore.set_log_callback(lambda level, message: print(f"[{level.name.lower()}] {message}"),
-                              "warn")
+    # The library's log lines go to the "libscore" logger: show its warnings and errors.
+    logging.basicConfig(format="[%(levelname)s] %(message)s", level=logging.WARNING)
 
     with libscore.Policy(MODEL, seed=args.seed) as policy:
         if args.resume:
@@ -94,7 +95,6 @@ def main():
                   f"(answer {test_answers[0]})")
             if args.out:
                 trainer.save(args.out)
-    libscore.set_log_callback(None)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """libscore: teach a small language model to correct its own mistakes with SCoRe.
 
-Python bindings (ctypes, standard library only) to the C library libscore.so::
+Python bindings (ctypes; numpy optional) to the C library libscore.so::
 
     import libscore
 
@@ -8,7 +8,8 @@ Python bindings (ctypes, standard library only) to the C library libscore.so::
         print(policy.self_correct("12+34=", max_new_tokens=8).final_text)
 
 The library is found through the LIBSCORE_PATH environment variable (a file or a folder), next
-to this package, or in a SwiftPM build folder (.build/release, .build/debug) above it.
+to this package, or in a SwiftPM build folder (.build/release, .build/debug) above it. Its log
+lines go to the logging module's "libscore" logger.
 """
 
 from ._library import EXPECTED_VERSION, library

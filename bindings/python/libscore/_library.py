@@ -151,6 +151,8 @@ def library() -> ctypes.CDLL:
                 lib.score_version_string.argtypes = []
                 _check_version(lib, path)
                 _declare(lib)
+                from . import log  # (log imports this module, so not at the top)
+                log.install(lib)
                 _lib = lib
     return _lib
 

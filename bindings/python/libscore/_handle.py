@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import functools
 from ctypes import c_void_p
-from typing import Any, Callable, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TypeVar, cast
+
+if TYPE_CHECKING:
+    from _ctypes import CFuncPtr
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 _Self = TypeVar("_Self", bound="Closable")
 
 
 class Handle:
-    """A live ``score_policy *`` or ``score_trainer *`` and the function that frees it."""
+    """A live ``score_policy *`` or ``score_trainer *``, the function that frees it, and the ctypes
+    callbacks it holds."""
 
     def __init__(self, pointer: Optional[int], free: Callable[[c_void_p], None]) -> None:
         self.pointer: Optional[c_void_p] = c_void_p(pointer)
         self._free = free
+        #: The ctypes callback set in each of the object's slots ("verifier", "progress"): kept
+        #: while the library may call it, dropped when the slot is replaced or the handle freed.
+        self.callbacks: Dict[str, CFuncPtr] = {}
 
     @property
     def closed(self) -> bool:
@@ -33,6 +40,7 @@ class Handle:
         pointer, self.pointer = self.pointer, None
         if pointer is not None:
             self._free(pointer)
+            self.callbacks.clear()
 
 
 class Closable:

@@ -7,7 +7,7 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p
-from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Optional, Tuple, Type, TypeVar, Union
 
 from . import _callbacks, _convert, _structs
 from ._handle import Closable, Handle, serialized
@@ -129,8 +129,6 @@ class Trainer(Closable):
         self._errors = _callbacks.CallbackErrors()
         self._verifier: Optional[_callbacks.Verifier] = None
         self._progress: Optional[_callbacks.Progress] = None
-        # Every ctypes callback handed to the library, kept alive as long as the trainer.
-        self._callbacks: List[object] = []
 
     @classmethod
     def resume(cls: Type[_Trainer], policy: Policy, path: _convert.StrPath) -> _Trainer:
@@ -176,8 +174,9 @@ class Trainer(Closable):
         if not callable(verifier):
             raise TypeError(f"verifier must be callable, not {type(verifier).__name__}")
         callback = _callbacks.verifier(verifier, self._errors)
-        self._callbacks.append(callback)
         check(library().score_trainer_set_verifier(self._pointer(), callback, None))
+        # Only once the library holds the new one: a refused call keeps the running verifier alive.
+        self._handle.callbacks["verifier"] = callback
         self._verifier = verifier
 
     @serialized
@@ -187,6 +186,7 @@ class Trainer(Closable):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         kind = _convert.choice(name, BUILTIN_VERIFIERS, "name")
         check(library().score_trainer_set_builtin_verifier(self._pointer(), kind))
+        self._handle.callbacks.pop("verifier", None)
         self._verifier = None
 
     @property
@@ -204,8 +204,11 @@ class Trainer(Closable):
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
         callback = _structs.PROGRESS_FN() if progress is None else _callbacks.progress(progress, self._errors)
-        self._callbacks.append(callback)
         check(library().score_trainer_set_progress(self._pointer(), callback, None))
+        if progress is None:
+            self._handle.callbacks.pop("progress", None)
+        else:
+            self._handle.callbacks["progress"] = callback
         self._progress = progress
 
     @property

@@ -2,6 +2,7 @@
 
 import gc
 import math
+import weakref
 
 import pytest
 
@@ -107,6 +108,68 @@ def test_verifier_callback_survives_garbage_collection():
         gc.collect()
         assert trainer.step(PROMPTS, REFERENCES).step == 1
         trainer.close()
+
+
+def test_replacing_callbacks_keeps_one_reference_per_slot(trainer):
+    kept = trainer._handle.callbacks
+
+    def make_verifier(reward):
+        return lambda items: [reward] * len(items)
+
+    first = make_verifier(0.0)
+    replaced = weakref.ref(first)
+    trainer.set_verifier(first)
+    del first
+    for _ in range(100):
+        trainer.set_verifier(make_verifier(0.0))
+        trainer.set_progress(lambda phase, done, total: None)
+    assert set(kept) == {"verifier", "progress"}
+    phases = []
+    trainer.set_verifier(make_verifier(1.0))
+    trainer.set_progress(lambda phase, done, total: phases.append(phase))
+    gc.collect()
+    assert replaced() is None, "a replaced verifier is still referenced"
+    assert len(kept) == 2
+    stats = trainer.step(PROMPTS, REFERENCES)  # the last ones, still alive, are called
+    assert (stats.reward_mean_t1, stats.reward_mean_t2) == (1.0, 1.0)
+    assert libscore.Phase.VERIFY in phases
+    trainer.set_progress(None)
+    trainer.use_builtin_verifier("exact_match")
+    assert kept == {}
+
+
+def test_a_refused_replacement_keeps_the_running_verifier(trainer):
+    refused = []
+
+    def replacing(items):
+        try:
+            trainer.set_verifier(lambda items: [0.0] * len(items))  # the step holds the trainer
+        except libscore.StateError as error:
+            refused.append(error)
+        gc.collect()
+        return [1.0] * len(items)
+
+    trainer.set_verifier(replacing)
+    del replacing
+    for step in (1, 2):
+        stats = trainer.step(PROMPTS, REFERENCES)
+        assert stats.step == step and stats.reward_mean_t2 == 1.0
+    assert refused and trainer.verifier.__name__ == "replacing"
+
+
+def test_callbacks_are_released_with_the_handle():
+    with make_policy() as policy:
+        trainer = libscore.Trainer(policy, **FAST_TRAINING)
+        trainer.set_verifier(varied_rewards)
+        trainer.set_progress(lambda phase, done, total: None)
+        kept = trainer._handle.callbacks
+        assert len(kept) == 2
+        trainer.close()
+        assert kept == {}
+        other = libscore.Trainer(policy, **FAST_TRAINING)
+        other.set_verifier(varied_rewards)
+        kept = other._handle.callbacks
+    assert policy.closed and other.closed and kept == {}
 
 
 def test_trainer_keeps_its_policy_alive():

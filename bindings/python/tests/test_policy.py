@@ -1,11 +1,14 @@
 """Policy: lifetime, text, logits, generation, self-correction, save and load."""
 
 import math
+import threading
+import time
 
 import pytest
 
 import libscore
-from conftest import INSTRUCTION, TINY, as_lists, make_policy, probe_logits
+from conftest import FAST_TRAINING, INSTRUCTION, PROMPTS, REFERENCES, TINY, as_lists, make_policy, probe_logits, \
+    varied_rewards
 
 
 def test_create_and_describe(policy):
@@ -217,21 +220,42 @@ def test_gguf_file_loads_and_saves_as_a_folder(tmp_path):
 
 
 def test_threads_sharing_a_policy_are_serialized():
-    import threading
-    with make_policy() as policy:
-        expected = policy.self_correct("12+34=", max_new_tokens=4).final_text
-        results, errors = [], []
+    # A step holds the policy while its verifier sleeps (the GIL released); threads calling the
+    # policy meanwhile must wait for the step. Without the bindings' lock the library refuses
+    # their calls at once (StateError, one call per handle), and they would not run after it.
+    with make_policy() as policy, libscore.Trainer(policy, **FAST_TRAINING) as trainer:
+        inside = threading.Event()
+        verifier_exits, corrections, errors = [], [], []
 
-        def work():
+        def slow_verifier(items):
+            inside.set()
+            time.sleep(0.1)
+            verifier_exits.append(time.monotonic())
+            return varied_rewards(items)
+
+        def train():
             try:
-                for _ in range(5):
-                    results.append(policy.self_correct("12+34=", max_new_tokens=4).final_text)
+                trainer.step(PROMPTS, REFERENCES)
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
-        threads = [threading.Thread(target=work) for _ in range(4)]
+        def correct():
+            inside.wait()
+            try:
+                for _ in range(5):
+                    text = policy.self_correct("12+34=", max_new_tokens=4).final_text
+                    corrections.append((time.monotonic(), text))
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        trainer.set_verifier(slow_verifier)
+        threads = [threading.Thread(target=train)] + [threading.Thread(target=correct) for _ in range(3)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert not errors and results == [expected] * 20
+        assert not errors
+        assert trainer.completed_steps == 1 and len(corrections) == 15
+        assert min(finished for finished, _ in corrections) > max(verifier_exits)
+        after_the_step = policy.self_correct("12+34=", max_new_tokens=4).final_text
+        assert [text for _, text in corrections] == [after_the_step] * 15

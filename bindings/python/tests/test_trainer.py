@@ -83,10 +83,18 @@ def test_malformed_verifier_results_are_errors(trainer, result, error):
 
 
 def test_verifier_may_return_ints_bools_and_tuples(trainer):
+    # The rewards that reached the trainer, as its step statistics report them.
     trainer.set_verifier(lambda items: tuple(item.turn == 2 for item in items))
-    trainer.step(PROMPTS, REFERENCES)
-    trainer.set_verifier(lambda items: [len(item.response) % 2 for item in items])
-    trainer.step(PROMPTS, REFERENCES)
+    stats = trainer.step(PROMPTS, REFERENCES)
+    assert (stats.reward_mean_t1, stats.reward_mean_t2) == (0.0, 1.0)
+    assert (stats.acc_t1_pct, stats.acc_t2_pct) == (0.0, 100.0)
+    trainer.set_verifier(lambda items: [int(item.turn == 1) for item in items])
+    stats = trainer.step(PROMPTS, REFERENCES)
+    assert (stats.reward_mean_t1, stats.reward_mean_t2) == (1.0, 0.0)
+    assert (stats.acc_t1_pct, stats.acc_t2_pct) == (100.0, 0.0)
+    trainer.set_verifier(lambda items: tuple(index % 2 if item.turn == 1 else True for index, item in enumerate(items)))
+    stats = trainer.step(PROMPTS, REFERENCES)
+    assert (stats.reward_mean_t1, stats.reward_std_t1, stats.reward_mean_t2) == (0.5, 0.5, 1.0)
 
 
 def test_abort_from_the_verifier(trainer):

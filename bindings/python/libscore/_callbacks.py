@@ -38,11 +38,14 @@ class CallbackErrors:
             self.pending = error
         return ERR_ABORTED if isinstance(error, Abort) else ERR_CALLBACK
 
-    def run(self, call: Callable[[], int]) -> None:
-        """Runs a library ``call`` (returning a status) that may invoke callbacks, then raises:
+    def run(self, call: Callable[[], int], callbacks: Mapping[str, CFuncPtr]) -> None:
+        """Runs a library ``call`` (returning a status) that may invoke ``callbacks``, then raises:
         the callback's own exception if one was stored, else the ScoreError for the status."""
         self.pending = None
+        # Alive until the call returns, even if a callback closes the handle (which drops them).
+        running = dict(callbacks)
         status = call()
+        del running
         error, self.pending = self.pending, None
         if error is None:
             check(status)

@@ -227,7 +227,7 @@ class Trainer(Closable):
         pointer = self._pointer()
         stats = _structs.new(_structs.StepStats)
         self._errors.run(lambda: function(pointer, prompt_array, reference_array, len(prompt_array),
-                                          byref(stats)))
+                                          byref(stats)), self._handle.callbacks)
         return _step_stats(stats)
 
     @serialized
@@ -335,7 +335,8 @@ class Trainer(Closable):
         pointer = self._pointer()
         result = _structs.new(_structs.EvalResult)
         self._errors.run(lambda: library().score_trainer_evaluate(
-            pointer, prompt_array, reference_array, len(prompt_array), code, seed, byref(result)))
+            pointer, prompt_array, reference_array, len(prompt_array), code, seed, byref(result)),
+            self._handle.callbacks)
         values = {name: getattr(result, name) for name in _structs.EVAL_RESULT_VALUES}
         return EvalResult(count=result.count, **values)
 

@@ -165,6 +165,26 @@ def test_a_refused_replacement_keeps_the_running_verifier(trainer):
     assert refused and trainer.verifier.__name__ == "replacing"
 
 
+@pytest.mark.parametrize("close", ["trainer", "policy"])
+def test_closing_from_a_callback_keeps_it_alive_until_the_call_returns(close):
+    with make_policy() as policy:
+        trainer = libscore.Trainer(policy, **FAST_TRAINING)
+        alive = []
+
+        def closing(items):
+            (trainer if close == "trainer" else policy).close()  # frees the handle, not the running step
+            gc.collect()
+            alive.append(running() is not None)
+            return [1.0] * len(items)
+
+        trainer.set_verifier(closing)
+        running = weakref.ref(trainer._handle.callbacks["verifier"])
+        trainer.step(PROMPTS, REFERENCES)
+        assert trainer.closed and alive and all(alive)
+        gc.collect()
+        assert running() is None
+
+
 def test_callbacks_are_released_with_the_handle():
     with make_policy() as policy:
         trainer = libscore.Trainer(policy, **FAST_TRAINING)

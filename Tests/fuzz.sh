@@ -72,7 +72,7 @@ if echo "" | "$SWIFTC" -sanitize=undefined -typecheck - > /dev/null 2>&1; then
 fi
 # shellcheck disable=SC2207
 BLAS_FLAGS=($(pkg-config --cflags --libs openblas))
-FLAGS=(-O -g -sanitize="$SANITIZERS" -parse-as-library -swift-version 5 -module-name ScoreEngine
+FLAGS=(-O -g -sanitize="$SANITIZERS" -parse-as-library -swift-version 5 -module-name ScoreEngine -package-name libscore
        -wmo -num-threads 2 -Xcc -fmodule-map-file="$PWD/Sources/CBLAS/module.modulemap" "${BLAS_FLAGS[@]}"
        -use-ld=lld -module-cache-path "$BUILD/ModuleCache")
 STAMP="$( { "$SWIFTC" --version 2>&1; echo "${FLAGS[*]}"; cat "${SOURCES[@]}"; } | sha256sum | cut -d' ' -f1)"

@@ -133,7 +133,7 @@ public struct CheckpointWeights: Sendable {
 
     /// Writes the values of the floating-point tensor `name`, converted to float32, to
     /// `destination`; `count` must equal its element count.
-    public func copyFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
+    package func copyFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
         guard let file = file(holding: name) else {
             throw ScoreError.invalidFile(path: path, reason: "no tensor named '\(name)'")
         }

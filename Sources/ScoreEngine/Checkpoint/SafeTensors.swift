@@ -97,7 +97,7 @@ public struct SafeTensorsFile: Sendable {
 
     /// Writes the values of a floating-point tensor, converted to Float32, to `destination`;
     /// `count` must equal the tensor's element count.
-    public func copyFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
+    package func copyFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
         let tensor = try floatTensor(name)
         guard tensor.count == count else {
             throw ScoreError.invalidFile(

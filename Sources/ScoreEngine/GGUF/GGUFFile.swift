@@ -74,7 +74,7 @@ public struct GGUFFile: Sendable {
     /// Writes the values of tensor `name`, dequantized to float32, to `destination`, in the
     /// file's order (innermost dimension fastest, i.e. row-major for `shape`); `count` must equal
     /// the tensor's value count.
-    public func copyFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
+    package func copyFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
         guard let tensor = tensor(name) else {
             throw ScoreError.invalidFile(path: path, reason: "no tensor named '\(name)'")
         }

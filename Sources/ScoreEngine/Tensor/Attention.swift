@@ -1,10 +1,10 @@
 /// Causal grouped-query attention over a [batch, seqLen] block, with the probabilities kept for
 /// the backward pass. Q is [N, nHeads·headDim], K and V are [N, nKVHeads·headDim] (N = batch·seqLen,
 /// rows of one sequence contiguous); each head is a strided view, so no data is copied.
-public struct AttentionShape: Sendable {
-    public let batch, seqLen, nHeads, nKVHeads, headDim: Int
+package struct AttentionShape: Sendable {
+    package let batch, seqLen, nHeads, nKVHeads, headDim: Int
 
-    public init(batch: Int, seqLen: Int, nHeads: Int, nKVHeads: Int, headDim: Int) {
+    package init(batch: Int, seqLen: Int, nHeads: Int, nKVHeads: Int, headDim: Int) {
         self.batch = batch
         self.seqLen = seqLen
         self.nHeads = nHeads
@@ -17,14 +17,14 @@ public struct AttentionShape: Sendable {
     var scale: Float { 1 / Float(headDim).squareRoot() }
 }
 
-public enum Attention {
+package enum Attention {
     /// Query rows are processed in blocks of this many; a block needs keys only up to its last
     /// row, so the masked upper triangle is mostly never computed.
     static let blockRows = 64
 
     /// out = softmax(Q Kᵀ · scale + causal mask) V for every (sequence, head); probabilities saved
     /// in `probs` ([batch, nHeads, seqLen, seqLen], zero above the diagonal).
-    public static func forward(
+    package static func forward(
         _ s: AttentionShape, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, threads: Int
     ) {
@@ -55,7 +55,7 @@ public enum Attention {
 
     /// Backward of `forward`: writes dQ (overwriting) and accumulates dK, dV (which must start at
     /// zero). Work is split by (sequence, KV head) so heads sharing a KV head never race.
-    public static func backward(
+    package static func backward(
         _ s: AttentionShape, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
         dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>,

@@ -3,10 +3,10 @@ import CBLAS
 /// Row-major matrix products over raw pointers, all through OpenBLAS. Large products are split
 /// into row (or column) blocks run on the engine's threads; each block is one single-threaded
 /// BLAS call, so results do not depend on OpenBLAS's own threading.
-public enum Blas {
+package enum Blas {
     /// Puts OpenBLAS in single-threaded mode; the engine parallelises around it.
     /// Called once, lazily, before the first product.
-    public static let configured: Bool = {
+    package static let configured: Bool = {
         openblas_set_num_threads(1)
         return true
     }()
@@ -17,7 +17,7 @@ public enum Blas {
 
     /// C[m,n] = alpha * A[m,k] · B[n,k]ᵀ + beta * C — the linear layer `x Wᵀ` with W stored as
     /// [out, in] (Hugging Face layout). `lda`, `ldb`, `ldc` are row strides.
-    public static func matmulTransB(
+    package static func matmulTransB(
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
@@ -49,7 +49,7 @@ public enum Blas {
     static let columnSplitRows = 128
 
     /// C[m,n] = alpha * A[m,k] · B[k,n] + beta * C.
-    public static func matmul(
+    package static func matmul(
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
@@ -69,7 +69,7 @@ public enum Blas {
 
     /// C[m,n] = alpha * A[k,m]ᵀ · B[k,n] + beta * C — weight gradients `dYᵀ X`, a reduction over
     /// the k rows. Split across threads by output rows (m), so no two threads write the same element.
-    public static func matmulTransA(
+    package static func matmulTransA(
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 1
@@ -84,13 +84,13 @@ public enum Blas {
 
     /// y[n] += alpha * x[n].
     @inline(__always)
-    public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    package static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
     /// Σ x[i]·y[i].
     @inline(__always)
-    public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+    package static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
         cblas_sdot(Int32(n), x, 1, y, 1)
     }
 }

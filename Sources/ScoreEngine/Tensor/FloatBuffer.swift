@@ -1,10 +1,12 @@
 import Foundation
 
 /// A contiguous, owned, zero-initialised block of Float32 values. Reference type: kernels write
-/// through `pointer` without copy-on-write checks.
+/// through `pointer` without copy-on-write checks. The pointer is the package's own; other code
+/// reads and writes through the bounds-checked subscript, `array` or the scoped
+/// `withUnsafe…BufferPointer` calls.
 public final class FloatBuffer: @unchecked Sendable {
     /// Start of the storage; valid for `count` elements while the buffer lives.
-    public let pointer: UnsafeMutablePointer<Float>
+    package let pointer: UnsafeMutablePointer<Float>
     /// Number of elements.
     public let count: Int
 
@@ -30,10 +32,32 @@ public final class FloatBuffer: @unchecked Sendable {
     deinit { free(pointer) }
 
     /// The elements as a buffer pointer.
-    public var buffer: UnsafeMutableBufferPointer<Float> { .init(start: pointer, count: count) }
+    package var buffer: UnsafeMutableBufferPointer<Float> { .init(start: pointer, count: count) }
 
     /// A copy of the elements as an array.
     public var array: [Float] { Array(buffer) }
+
+    /// Element `index`, bounds-checked.
+    public subscript(index: Int) -> Float {
+        get {
+            precondition(index >= 0 && index < count, "FloatBuffer index \(index) outside 0..<\(count)")
+            return pointer[index]
+        }
+        set {
+            precondition(index >= 0 && index < count, "FloatBuffer index \(index) outside 0..<\(count)")
+            pointer[index] = newValue
+        }
+    }
+
+    /// Calls `body` with the elements; the pointer must not escape it.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(buffer))
+    }
+
+    /// Calls `body` with the elements, writable; the pointer must not escape it.
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(buffer)
+    }
 
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: count) }

@@ -2,12 +2,12 @@ import Foundation
 
 /// Elementwise and row-wise kernels of the transformer, each a forward/backward pair over
 /// contiguous row-major buffers. Matrix products live in `Blas`; attention in `Attention`.
-public enum Kernels {
+package enum Kernels {
     // MARK: RMSNorm
 
     /// y = x / sqrt(mean(x²) + eps) * weight, for `rows` rows of width `n`.
     /// Writes each row's reciprocal RMS to `invRMS` (kept for the backward pass).
-    public static func rmsNormForward(
+    package static func rmsNormForward(
         rows: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
         y: UnsafeMutablePointer<Float>, invRMS: UnsafeMutablePointer<Float>?
     ) {
@@ -22,7 +22,7 @@ public enum Kernels {
     }
 
     /// Backward of `rmsNormForward`: dx += ∂L/∂x, dWeight += ∂L/∂weight.
-    public static func rmsNormBackward(
+    package static func rmsNormBackward(
         rows: Int, n: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         invRMS: UnsafePointer<Float>, dy: UnsafePointer<Float>,
         dx: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>
@@ -46,7 +46,7 @@ public enum Kernels {
     /// pairs (i, i + headDim/2). `cos`/`sin` tables are [maxSeqLen, headDim/2].
     /// `inverse` applies the transpose rotation (the backward pass).
     @inline(__always)
-    public static func rope(
+    package static func rope(
         row: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int,
         cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool = false
     ) {
@@ -65,18 +65,18 @@ public enum Kernels {
     }
 
     /// The [maxSeqLen, headDim/2] cosine and sine tables for rotary embeddings with base `theta`.
-    public static func ropeTables(maxSeqLen: Int, headDim: Int, theta: Float) -> (cos: FloatBuffer, sin: FloatBuffer) {
+    package static func ropeTables(maxSeqLen: Int, headDim: Int, theta: Float) -> (cos: FloatBuffer, sin: FloatBuffer) {
         ropeTables(maxSeqLen: maxSeqLen, inverseFrequencies: ropeInverseFrequencies(headDim: headDim, theta: theta))
     }
 
     /// The unscaled rotary inverse frequencies θ^(−2i/headDim), i < headDim/2, rounded to float32.
-    public static func ropeInverseFrequencies(headDim: Int, theta: Float) -> [Float] {
+    package static func ropeInverseFrequencies(headDim: Int, theta: Float) -> [Float] {
         (0..<(headDim / 2)).map { i in Float(1.0 / pow(Double(theta), Double(2 * i) / Double(headDim))) }
     }
 
     /// The [maxSeqLen, inverseFrequencies.count] cosine and sine tables for rotary embeddings
     /// whose pair i turns by `inverseFrequencies[i]` radians per position.
-    public static func ropeTables(maxSeqLen: Int, inverseFrequencies: [Float]) -> (cos: FloatBuffer, sin: FloatBuffer) {
+    package static func ropeTables(maxSeqLen: Int, inverseFrequencies: [Float]) -> (cos: FloatBuffer, sin: FloatBuffer) {
         let half = inverseFrequencies.count
         let cosTable = FloatBuffer(count: maxSeqLen * half), sinTable = FloatBuffer(count: maxSeqLen * half)
         for (i, invFreq) in inverseFrequencies.enumerated() {
@@ -93,7 +93,7 @@ public enum Kernels {
     // MARK: SwiGLU
 
     /// out = silu(gate) * up, elementwise over `n` values (`out` may alias `gate`).
-    public static func swigluForward(
+    package static func swigluForward(
         n: Int, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         typealias V = VectorMath.Vector
@@ -113,7 +113,7 @@ public enum Kernels {
     }
 
     /// Backward of `swigluForward`: writes dGate and dUp (overwriting).
-    public static func swigluBackward(
+    package static func swigluBackward(
         n: Int, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
         dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>
     ) {
@@ -141,7 +141,7 @@ public enum Kernels {
 
     /// In-place softmax of one row of `n` logits; returns log Σ exp (the log-partition).
     @discardableResult
-    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    package static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         let maximum = VectorMath.maximum(x, n)
         let sum = VectorMath.expShifted(x, x, n, shift: maximum)
         let inv = 1 / sum
@@ -150,13 +150,13 @@ public enum Kernels {
     }
 
     /// log Σ exp of one row, without modifying it; `scratch` holds at least n values.
-    public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
+    package static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int, scratch: UnsafeMutablePointer<Float>) -> Float {
         let maximum = VectorMath.maximum(x, n)
         return maximum + Foundation.log(VectorMath.expShifted(x, scratch, n, shift: maximum))
     }
 
     /// Adds a bias vector to each of `rows` rows of width `n`.
-    public static func addBias(rows: Int, n: Int, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    package static func addBias(rows: Int, n: Int, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let yr = y + r * n
             for i in 0..<n { yr[i] += bias[i] }
@@ -164,7 +164,7 @@ public enum Kernels {
     }
 
     /// dBias += column sums of dy ([rows, n]).
-    public static func addColumnSums(rows: Int, n: Int, dy: UnsafePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
+    package static func addColumnSums(rows: Int, n: Int, dy: UnsafePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let row = dy + r * n
             for i in 0..<n { dBias[i] += row[i] }

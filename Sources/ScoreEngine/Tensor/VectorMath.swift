@@ -1,14 +1,14 @@
 /// Vectorised transcendental functions for the hot loops (softmax, SwiGLU), written with plain
 /// SIMD arithmetic and masked blends only, which the compiler lowers to vector instructions.
-public enum VectorMath {
-    public typealias Vector = SIMD8<Float>
+package enum VectorMath {
+    package typealias Vector = SIMD8<Float>
 
     /// e^x lane by lane: Cody–Waite range reduction and a degree-6 polynomial, relative error
     /// below 5e-7 for −87.3 ≤ x ≤ 88.37. Below −87.3 (subnormal results) it returns 0; above 88.72, +inf;
     /// in between it saturates at e^88.37 (callers pass shifted arguments ≤ 0 or sigmoid inputs, where
     /// this cannot matter). NaN stays NaN.
     @inline(__always)
-    public static func exp(_ x: Vector) -> Vector {
+    package static func exp(_ x: Vector) -> Vector {
         let magic: Float = 12_582_912  // 1.5 · 2^23: adding it rounds to an integer in the low bits
         let low = Vector(repeating: -87.3), high = Vector(repeating: 88.37)
         var c = x.replacing(with: low, where: x .< low)
@@ -33,7 +33,7 @@ public enum VectorMath {
 
     /// y[i] = exp(x[i] − shift) for n values; returns Σ y (accumulated in Double per block).
     @inline(__always)
-    public static func expShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+    package static func expShifted(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
                                   shift: Float) -> Float {
         var sum = Vector(repeating: 0)
         var i = 0
@@ -58,7 +58,7 @@ public enum VectorMath {
 
     /// The largest of n values (−inf for n = 0).
     @inline(__always)
-    public static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var best = Vector(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {

@@ -76,11 +76,12 @@ extern "C" {
    could break: a function removed or its signature changed, a struct's size or layout changed
    (struct_size must match exactly, so even an appended field counts), an enum value renumbered
    or a documented behaviour changed incompatibly. MINOR changes when functions or enum values
-   are added; PATCH for fixes. Before 1.0, MINOR plays MAJOR's part. Tests/CABI/abi_check.sh
-   compares the declared functions and the struct sizes with a committed baseline. */
+   are added; PATCH for fixes. Before 1.0, MINOR plays MAJOR's part and PATCH MINOR's.
+   Tests/CABI/abi_check.sh compares the declared functions and the struct sizes with a committed
+   baseline. */
 #define SCORE_VERSION_MAJOR 0
 #define SCORE_VERSION_MINOR 2
-#define SCORE_VERSION_PATCH 0
+#define SCORE_VERSION_PATCH 1
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as score_version_number() returns it. */
 #define SCORE_VERSION_NUMBER (SCORE_VERSION_MAJOR * 10000 + SCORE_VERSION_MINOR * 100 + SCORE_VERSION_PATCH)
 
@@ -572,6 +573,46 @@ SCORE_API score_status score_trainer_apply_gradients(score_trainer *trainer, dou
 /* The stage (SCORE_STAGE_*) the next step runs, and the steps completed (either may be NULL). */
 SCORE_API score_status score_trainer_progress(const score_trainer *trainer, int32_t *next_stage,
                                               int64_t *completed_steps);
+
+/* ---- Data-parallel training: replicas of one trainer on several processes ----------------------
+   The recipe (examples/c/mpi_train.c and examples/python/mpi_train.py follow it over MPI):
+   1. Every rank creates the same policy (same folder, or same config and seed) and a trainer
+      whose options.seed differs per rank, so that each samples its own episodes.
+   2. Rank 0's trained values are copied into every rank's (score_trainer_parameters, then a
+      broadcast into that buffer); score_trainer_checksum then agrees on every rank (compare it
+      before the first step: it also catches replicas of different shapes).
+   3. Each step: score_trainer_compute_gradients on the rank's own prompts; an allreduce (MIN) of
+      a success flag, so that a rank whose verifier failed makes every rank skip the step instead
+      of waiting in the next collective; the gradient buffer allreduced with SUM, then divided by
+      the number of ranks by the host (the library applies the buffer as it finds it); then
+      score_trainer_apply_gradients on every rank. Ranks with equal episode counts then take
+      exactly the step one process would take on all their episodes (to float-summation order).
+   4. score_step_stats_combine turns the ranks' statistics (gathered on rank 0) into the global
+      step's. Rank 0 saves the trainer; every rank resumes from that folder and then calls
+      score_trainer_set_sampling_seed with its own seed (the saved stream is rank 0's). */
+
+/* The flat buffer of trained values (every weight in the checkpoint's tensor order; with LoRA,
+   the adapters in the adapter file's order), the same layout as score_trainer_gradients':
+   *out_data points into the policy and may be read and written until the next call on the
+   trainer or its policy; writing changes the policy. A full fine-tune whose replicas did not
+   start equal should call score_trainer_reset_reference after writing (the reference is a copy
+   of the weights the trainer started from). */
+SCORE_API score_status score_trainer_parameters(score_trainer *trainer, float **out_data, size_t *out_count);
+
+/* A 64-bit checksum (FNV-1a over the bit patterns) of the trained values: equal on replicas
+   holding bit-identical values, different (almost surely) otherwise. */
+SCORE_API score_status score_trainer_checksum(const score_trainer *trainer, uint64_t *out_checksum);
+
+/* Restarts the trainer's prompt choice and sampling from `seed`, keeping weights, optimizer and
+   step count; pending gradients are discarded. */
+SCORE_API score_status score_trainer_set_sampling_seed(score_trainer *trainer, uint64_t seed);
+
+/* One step's statistics from `count` parts, each over its own episodes (one per rank): rates,
+   means, loss and KL weighted by episodes, reward standard deviations pooled, the slowest part's
+   seconds, tokens per second summed; step and stage must agree (else INVALID_ARGUMENT);
+   grad_norm and learning_rate are parts[0]'s. Every struct_size (parts and *out) must be set. */
+SCORE_API score_status score_step_stats_combine(const score_step_stats *parts, size_t count,
+                                                score_step_stats *out);
 
 typedef struct score_eval_result {
     uint32_t struct_size;      /* set by the caller: sizeof(score_eval_result) */

@@ -1632,6 +1632,63 @@ static void test_data_parallel(void) {
     }
     CHECK(la.malformed == 0 && lb.malformed == 0, "malformed verifier items in the replicas");
     free(start);
+
+    /* Checksums and trained values: equal replicas agree; one written value breaks the
+       agreement; copying the values back (a broadcast) restores it. */
+    uint64_t ca = 0, cb = 0;
+    EXPECT(score_trainer_checksum(ta, &ca), SCORE_OK);
+    EXPECT(score_trainer_checksum(tb, &cb), SCORE_OK);
+    CHECK(ca == cb && ca != 0, "equal replicas have checksums %llx and %llx", (unsigned long long)ca,
+          (unsigned long long)cb);
+    float *va = NULL, *vb = NULL, *ga = NULL;
+    size_t nva = 0, nvb = 0, nga = 0;
+    EXPECT(score_trainer_parameters(ta, &va, &nva), SCORE_OK);
+    EXPECT(score_trainer_parameters(tb, &vb, &nvb), SCORE_OK);
+    EXPECT(score_trainer_gradients(ta, &ga, &nga), SCORE_OK);
+    CHECK(va && vb && nva == nvb && nva == nga && va != vb, "trained values: %zu and %zu floats (%zu gradients)",
+          nva, nvb, nga);
+    if (va && vb && nva == nvb && nva > 0) {
+        vb[0] += 1.0f;
+        EXPECT(score_trainer_checksum(tb, &cb), SCORE_OK);
+        CHECK(ca != cb, "a changed value left the checksum at %llx", (unsigned long long)cb);
+        memcpy(vb, va, nva * sizeof(float));
+        EXPECT(score_trainer_checksum(tb, &cb), SCORE_OK);
+        CHECK(ca == cb, "copied values give checksum %llx, not %llx", (unsigned long long)cb, (unsigned long long)ca);
+    }
+    EXPECT_NULL_REFUSED(score_trainer_checksum(ta, NULL));
+    EXPECT_INVALID(score_trainer_checksum(NULL, &ca));
+    EXPECT_NULL_REFUSED(score_trainer_parameters(ta, NULL, &nva));
+    EXPECT_NULL_REFUSED(score_trainer_parameters(ta, &va, NULL));
+    EXPECT_INVALID(score_trainer_set_sampling_seed(NULL, 1));
+
+    /* The sampling seed: the same seed gives the same episodes, another seed others; reseeding
+       discards pending gradients. */
+    EXPECT(score_trainer_set_sampling_seed(ta, 77), SCORE_OK);
+    EXPECT(score_trainer_set_sampling_seed(tb, 77), SCORE_OK);
+    score_step_stats sa = {.struct_size = sizeof sa}, sb = {.struct_size = sizeof sb};
+    EXPECT(score_trainer_compute_gradients(ta, prompts_a, references_a, 2, &sa), SCORE_OK);
+    EXPECT(score_trainer_compute_gradients(tb, prompts_a, references_a, 2, &sb), SCORE_OK);
+    CHECK(sa.loss == sb.loss && sa.mean_length_t1 == sb.mean_length_t1, "same sampling seed, different steps");
+    EXPECT(score_trainer_set_sampling_seed(tb, 78), SCORE_OK);
+    EXPECT(score_trainer_apply_gradients(tb, NULL), SCORE_ERR_STATE);
+
+    /* Combined statistics: weighted by episodes; parts of different steps are refused. */
+    score_step_stats parts[2] = {sa, sa}, total = {.struct_size = sizeof total};
+    parts[1].episodes = 3 * sa.episodes;
+    parts[1].acc_t1_pct = sa.acc_t1_pct + 40;
+    parts[1].seconds = sa.seconds + 1;
+    EXPECT(score_step_stats_combine(parts, 2, &total), SCORE_OK);
+    CHECK(total.episodes == 4 * sa.episodes && total.seconds == sa.seconds + 1 &&
+              total.acc_t1_pct > sa.acc_t1_pct + 29.99 && total.acc_t1_pct < sa.acc_t1_pct + 30.01,
+          "combined: %d episodes, Acc@t1 %.3f (parts %.3f, %.3f)", total.episodes, total.acc_t1_pct,
+          parts[0].acc_t1_pct, parts[1].acc_t1_pct);
+    parts[1].step = sa.step + 1;
+    EXPECT_INVALID(score_step_stats_combine(parts, 2, &total));
+    EXPECT_INVALID(score_step_stats_combine(parts, 0, &total));
+    EXPECT_NULL_REFUSED(score_step_stats_combine(NULL, 2, &total));
+    EXPECT_NULL_REFUSED(score_step_stats_combine(parts, 1, NULL));
+    parts[0].struct_size = 8;
+    EXPECT_INVALID(score_step_stats_combine(parts, 1, &total));
     score_trainer_free(ta), score_trainer_free(tb);
     score_policy_free(pa), score_policy_free(pb);
 

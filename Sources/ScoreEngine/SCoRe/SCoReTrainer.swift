@@ -128,6 +128,14 @@ public final class SCoReTrainer {
     /// Whether the plan is complete.
     public var isFinished: Bool { completedSteps >= options.plan.totalSteps }
 
+    /// Restarts prompt choice and sampling from `seed`, keeping everything else (a data-parallel
+    /// rank gives each replica its own stream, also after all ranks resumed one saved state).
+    /// Discards pending gradients.
+    public func reseedSampling(_ seed: UInt64) {
+        pending = nil
+        generator = RandomGenerator(seed: seed)
+    }
+
     /// Whether gradients are computed and waiting for `applyGradients()`.
     public var hasPendingGradients: Bool { pending != nil }
 

@@ -30,7 +30,7 @@ from .errors import (
 )
 from .log import set_log_callback
 from .policy import Policy
-from .trainer import Trainer
+from .trainer import Trainer, combine_step_stats
 from .types import (
     Correction,
     EvalResult,
@@ -43,7 +43,7 @@ from .types import (
     VerifyItem,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
 
 
 def version() -> str:
@@ -63,5 +63,6 @@ __all__ = [
     "EXPECTED_VERSION", "InternalError", "InvalidArgumentError", "InvalidFileError",
     "LibraryNotFoundError", "LogLevel", "NonFiniteError", "Phase", "Policy", "PolicyInfo",
     "SFTExample", "ScoreError", "ScoreIOError", "Stage", "StateError", "StepStats", "Trainer",
-    "VerifyItem", "VersionMismatchError", "set_log_callback", "version", "version_number",
+    "VerifyItem", "VersionMismatchError", "combine_step_stats", "set_log_callback", "version",
+    "version_number",
 ]

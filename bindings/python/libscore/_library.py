@@ -72,6 +72,11 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
         _status, [_handle, POINTER(c_char_p), POINTER(c_char_p), c_size_t, POINTER(s.StepStats)]),
     "score_trainer_gradients": (_status, [_handle, POINTER(POINTER(c_float)), POINTER(c_size_t)]),
     "score_trainer_apply_gradients": (_status, [_handle, POINTER(c_double)]),
+    "score_trainer_parameters": (_status, [_handle, POINTER(POINTER(c_float)), POINTER(c_size_t)]),
+    "score_trainer_checksum": (_status, [_handle, POINTER(c_uint64)]),
+    "score_trainer_set_sampling_seed": (_status, [_handle, c_uint64]),
+    "score_step_stats_combine": (
+        _status, [POINTER(s.StepStats), c_size_t, POINTER(s.StepStats)]),
     "score_trainer_progress": (_status, [_handle, POINTER(c_int32), POINTER(c_int64)]),
     "score_trainer_evaluate": (
         _status,

@@ -6,7 +6,7 @@ import ctypes
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import POINTER, byref, c_double, c_float, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 from typing import Any, Callable, Optional, Tuple, Type, TypeVar, Union
 
 from . import _callbacks, _convert, _structs
@@ -74,6 +74,25 @@ _OPTION_FIELDS = dict(
 def _step_stats(stats: _structs.StepStats) -> StepStats:
     values = {name: getattr(stats, name) for name in _structs.STEP_STATS_VALUES}
     return StepStats(step=stats.step, stage=_convert.named(Stage, stats.stage), episodes=stats.episodes, **values)
+
+
+def combine_step_stats(parts: Sequence[StepStats]) -> StepStats:
+    """One step's :class:`StepStats` from those of its parts, each over its own episodes (one per
+    data-parallel replica): rates and means weighted by episodes, reward deviations pooled, the
+    slowest part's seconds, throughputs summed (score_step_stats_combine). Raises
+    :class:`InvalidArgumentError` when the parts are not one step (step or stage differ)."""
+    items = list(parts)
+    structs = (_structs.StepStats * len(items))()
+    for i, part in enumerate(items):
+        if not isinstance(part, StepStats):
+            raise TypeError(f"parts[{i}] must be a StepStats, not {type(part).__name__}")
+        structs[i] = _structs.new(_structs.StepStats)
+        for name in ("step", "episodes", *_structs.STEP_STATS_VALUES):
+            setattr(structs[i], name, getattr(part, name))
+        structs[i].stage = part.stage.value
+    out = _structs.new(_structs.StepStats)
+    check(library().score_step_stats_combine(structs, len(items), byref(out)))
+    return _step_stats(out)
 
 
 def _sft_example(example: object, index: int) -> Tuple[bytes, bytes, Optional[bytes]]:
@@ -246,9 +265,14 @@ class Trainer(Closable):
     def _gradient_buffer(self) -> ctypes.Array[c_float]:
         """The library's gradient buffer as a ctypes array over its memory (no copy); the array
         keeps this trainer alive."""
+        return self._flat_buffer(library().score_trainer_gradients)
+
+    def _flat_buffer(self, function: Callable[..., int]) -> ctypes.Array[c_float]:
+        """A flat float buffer of the library's (gradients or trained values) as a ctypes array
+        over its memory (no copy); the array keeps this trainer alive."""
         data = POINTER(c_float)()
         count = c_size_t(0)
-        check(library().score_trainer_gradients(self._pointer(), byref(data), byref(count)))
+        check(function(self._pointer(), byref(data), byref(count)))
         if not data or count.value == 0:
             return (c_float * 0)()
         floats = (c_float * count.value).from_address(ctypes.addressof(data.contents))
@@ -291,6 +315,34 @@ class Trainer(Closable):
         else:
             source = values if isinstance(values, array) and values.typecode == "f" else array("f", values)
         memoryview(floats).cast("B")[:] = memoryview(source).cast("B")
+
+    @serialized
+    def parameters(self) -> Union[_convert.FloatArray, memoryview[float]]:
+        """The trained values themselves, not a copy (every weight, or with LoRA the adapters, in
+        the layout of :meth:`gradients`): a float32 numpy array viewing the policy's memory when
+        numpy is installed, else a memoryview of floats. Writing into it changes the policy (a
+        data-parallel replica receiving rank 0's values). Valid as long as :meth:`gradients`'
+        views are."""
+        floats = self._flat_buffer(library().score_trainer_parameters)
+        numpy = _convert.numpy_module()
+        if numpy is not None:
+            view: _convert.FloatArray = numpy.frombuffer(floats, numpy.float32)
+            return view
+        return memoryview(floats).cast("B").cast("f")
+
+    @serialized
+    def checksum(self) -> int:
+        """A 64-bit checksum of the trained values' bit patterns: equal on replicas that hold
+        bit-identical values."""
+        value = c_uint64(0)
+        check(library().score_trainer_checksum(self._pointer(), byref(value)))
+        return value.value
+
+    @serialized
+    def set_sampling_seed(self, seed: int) -> None:
+        """Restarts prompt choice and sampling from ``seed`` (a replica's own stream, e.g. after
+        every rank resumed rank 0's saved state); weights, optimizer and steps are kept."""
+        check(library().score_trainer_set_sampling_seed(self._pointer(), _convert.seed(seed)))
 
     @serialized
     def apply_gradients(self) -> float:

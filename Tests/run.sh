@@ -61,6 +61,9 @@ for example in self_correct train_with_verifier; do
     LIBSCORE_PATH="$LIB_DIR/libscore.so" PYTHONPATH=bindings/python python3 "examples/python/$example.py"
 done
 
+echo "== Data-parallel training over MPI, 2 ranks (C and mpi4py examples: equal replicas, union = single, failures)"
+Tests/mpi/mpi_test.sh "$LIB_DIR"
+
 echo "== SCoRe learns: a short fixed-seed run must lift Δ(t1,t2) over its base's (score-cli demo --check)"
 "$LIB_DIR/score-cli" demo --check --seed 3 --out "$OUT/learning-check" 2>&1 | tr '\r' '\n' | grep -v '^  [A-Za-z]* *\['
 

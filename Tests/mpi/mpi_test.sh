@@ -48,6 +48,17 @@ echo "-- Python (mpi4py): 2 ranks × 4 steps"
 "${MPIRUN[@]}" python3 examples/python/mpi_train.py --steps 4 > "$out/py.log" 2>&1 || { cat "$out/py.log"; exit 1; }
 equal_checksums "$out/py.log" 4
 
+if python3 -c "import torch" 2> /dev/null; then
+    echo "-- torch.distributed (Gloo): 2 processes × 4 steps, the same replicas as over MPI"
+    timeout 300 python3 examples/python/torch_distributed_train.py --steps 4 > "$out/gloo.log" 2>&1 \
+        || { cat "$out/gloo.log"; exit 1; }
+    equal_checksums "$out/gloo.log" 4
+    [ "$(grep -m1 -o 'checksum [0-9a-f]*' "$out/gloo.log")" = "$(sed 's/^\[[0-9]*,[0-9]*\]<std[a-z]*>://' "$out/py.log" | grep -m1 -o 'checksum [0-9a-f]*')" ] \
+        || { echo "Gloo and MPI replicas differ"; exit 1; }
+else
+    echo "-- torch.distributed (Gloo): skipped, torch is not installed"
+fi
+
 echo "-- averaged gradients of 2 ranks = one trainer on the union of their episodes"
 "${MPIRUN[@]}" python3 Tests/mpi/union_equals_single.py 2>&1 | sed 's/^/   /'
 test "${PIPESTATUS[0]}" -eq 0
@@ -63,6 +74,11 @@ for program in "examples/c/mpi_train" "python3 examples/python/mpi_train.py"; do
     grep -Eq ":step +3  (Stage|STAGE)" "$out/fail.log" && { echo "$program: step 3 was reported"; exit 1; }
     echo "   $program: every rank stopped at step 3"
 done
+
+echo "-- replicas of different shapes are refused before the first step"
+if "${MPIRUN[@]}" examples/c/mpi_train --other-shape-rank 1 > "$out/shape.log" 2>&1; then echo "mismatched shapes ran"; exit 1; fi
+grep -q "replicas differ in shape" "$out/shape.log" || { cat "$out/shape.log"; exit 1; }
+! grep -Eq ":step +1  " "$out/shape.log" || { echo "a step ran with mismatched replicas"; exit 1; }
 
 echo "-- a prompt count the ranks do not divide is refused"
 if "${MPIRUN[@]}" examples/c/mpi_train --prompts 7 > "$out/odd.log" 2>&1; then echo "--prompts 7 ran"; exit 1; fi

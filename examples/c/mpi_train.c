@@ -5,6 +5,7 @@
  *
  *   mpirun -n 2 ./mpi_train [--steps N] [--prompts P] [--threads T] [--seed S]
  *                           [--save DIR] [--resume DIR] [--fail-rank R --fail-step S]
+ *                           [--other-shape-rank R]
  *
  * A tiny policy (the same on every rank) is warmed up on correct sums, rank 0's values are
  * broadcast and the replicas' checksums compared, then N steps of SCoRe (Stage I, then Stage II)
@@ -14,7 +15,8 @@
  * with its replica's checksum, equal on every rank. --save DIR: rank 0 saves the trainer at the
  * end; --resume DIR: every rank resumes from DIR (no warm-up) and continues. --fail-rank and
  * --fail-step make that rank's verifier fail at that step (every rank then stops cleanly with an
- * error). The recipe is score.h's "Data-parallel training".
+ * error). --other-shape-rank R gives that rank a model of another shape: the ranks refuse to
+ * start. The recipe is score.h's "Data-parallel training".
  *
  * Build: make -C examples/c mpi_train   (mpicc, against the repository's build of libscore)
  */
@@ -151,7 +153,7 @@ static void report(const score_step_stats *mine, double grad_norm) {
 }
 
 typedef struct settings {
-    int steps, prompts, threads, fail_rank;
+    int steps, prompts, threads, fail_rank, other_shape_rank;
     int64_t fail_step;
     uint64_t seed;
     const char *save, *resume;
@@ -217,6 +219,7 @@ static bool parse_arguments(int argc, char **argv, settings *s) {
         else if (!strcmp(arg, "--seed")) s->seed = strtoull(value, NULL, 10);
         else if (!strcmp(arg, "--fail-rank")) s->fail_rank = atoi(value);
         else if (!strcmp(arg, "--fail-step")) s->fail_step = atoll(value);
+        else if (!strcmp(arg, "--other-shape-rank")) s->other_shape_rank = atoi(value);
         else if (!strcmp(arg, "--save")) s->save = value;
         else if (!strcmp(arg, "--resume")) s->resume = value;
         else return false;
@@ -237,7 +240,7 @@ static int run(const settings *s) {
     config.num_layers = 2;
     config.num_heads = 4;
     config.num_kv_heads = 2;
-    config.intermediate_size = 192;
+    config.intermediate_size = rank == s->other_shape_rank ? 128 : 192; /* a misconfigured replica */
     score_policy_options policy_options;
     score_policy_options_init(&policy_options);
     policy_options.threads = s->threads;
@@ -301,11 +304,13 @@ int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-    settings s = {.steps = 6, .prompts = 8, .threads = 1, .fail_rank = -1, .fail_step = -1, .seed = 1};
+    settings s = {.steps = 6, .prompts = 8, .threads = 1, .fail_rank = -1, .fail_step = -1, .seed = 1,
+                  .other_shape_rank = -1};
     int status;
     if (!parse_arguments(argc, argv, &s)) {
         if (rank == 0) fprintf(stderr, "usage: mpi_train [--steps N] [--prompts P] [--threads T] [--seed S] "
-                                       "[--save DIR] [--resume DIR] [--fail-rank R --fail-step S]\n");
+                                       "[--save DIR] [--resume DIR] [--fail-rank R --fail-step S] "
+                                       "[--other-shape-rank R]\n");
         status = 2;
     } else {
         status = run(&s);

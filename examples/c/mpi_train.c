@@ -5,7 +5,7 @@
  *
  *   mpirun -n 2 ./mpi_train [--steps N] [--prompts P] [--threads T] [--seed S]
  *                           [--save DIR] [--resume DIR] [--fail-rank R --fail-step S]
- *                           [--other-shape-rank R]
+ *                           [--other-shape-rank R] [--shape tiny]
  *
  * A tiny policy (the same on every rank) is warmed up on correct sums, rank 0's values are
  * broadcast and the replicas' checksums compared, then N steps of SCoRe (Stage I, then Stage II)
@@ -16,7 +16,8 @@
  * end; --resume DIR: every rank resumes from DIR (no warm-up) and continues. --fail-rank and
  * --fail-step make that rank's verifier fail at that step (every rank then stops cleanly with an
  * error). --other-shape-rank R gives that rank a model of another shape: the ranks refuse to
- * start. The recipe is score.h's "Data-parallel training".
+ * start. --shape tiny uses the benchmarks' "tiny" shape (BENCHMARKS.md's data-parallel figure).
+ * The recipe is score.h's "Data-parallel training".
  *
  * Build: make -C examples/c mpi_train   (mpicc, against the repository's build of libscore)
  */
@@ -154,6 +155,7 @@ static void report(const score_step_stats *mine, double grad_norm) {
 
 typedef struct settings {
     int steps, prompts, threads, fail_rank, other_shape_rank;
+    bool bench_shape; /* the benchmarks' "tiny" shape instead of the example's smaller one */
     int64_t fail_step;
     uint64_t seed;
     const char *save, *resume;
@@ -220,6 +222,7 @@ static bool parse_arguments(int argc, char **argv, settings *s) {
         else if (!strcmp(arg, "--fail-rank")) s->fail_rank = atoi(value);
         else if (!strcmp(arg, "--fail-step")) s->fail_step = atoll(value);
         else if (!strcmp(arg, "--other-shape-rank")) s->other_shape_rank = atoi(value);
+        else if (!strcmp(arg, "--shape") && !strcmp(value, "tiny")) s->bench_shape = true;
         else if (!strcmp(arg, "--save")) s->save = value;
         else if (!strcmp(arg, "--resume")) s->resume = value;
         else return false;
@@ -236,11 +239,12 @@ static int run(const settings *s) {
     make_problems();
     score_model_config config;
     score_model_config_init(&config);
-    config.hidden_size = 64;
-    config.num_layers = 2;
+    config.hidden_size = s->bench_shape ? 128 : 64;
+    config.num_layers = s->bench_shape ? 4 : 2;
     config.num_heads = 4;
     config.num_kv_heads = 2;
-    config.intermediate_size = rank == s->other_shape_rank ? 128 : 192; /* a misconfigured replica */
+    config.intermediate_size = s->bench_shape ? 384 : 192;
+    if (rank == s->other_shape_rank) config.intermediate_size /= 2; /* a misconfigured replica */
     score_policy_options policy_options;
     score_policy_options_init(&policy_options);
     policy_options.threads = s->threads;
@@ -310,7 +314,7 @@ int main(int argc, char **argv) {
     if (!parse_arguments(argc, argv, &s)) {
         if (rank == 0) fprintf(stderr, "usage: mpi_train [--steps N] [--prompts P] [--threads T] [--seed S] "
                                        "[--save DIR] [--resume DIR] [--fail-rank R --fail-step S] "
-                                       "[--other-shape-rank R]\n");
+                                       "[--other-shape-rank R] [--shape tiny]\n");
         status = 2;
     } else {
         status = run(&s);

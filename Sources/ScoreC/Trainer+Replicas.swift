@@ -8,15 +8,7 @@ import ScoreEngine
 @_cdecl("score_trainer_parameters")
 public func scoreTrainerParameters(_ trainer: OpaquePointer?, _ outData: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                                    _ outCount: UnsafeMutablePointer<Int>?) -> score_status {
-    outData?.pointee = nil
-    outCount?.pointee = 0
-    return exported("score_trainer_parameters") {
-        let trainer = try Trainer.handles.object(trainer)
-        let data = try Arguments.required(outData, "out_data")
-        let count = try Arguments.required(outCount, "out_count")
-        data.pointee = trainer.engine.policy.trainableParameters.pointer
-        count.pointee = trainer.engine.policy.trainableParameters.count
-    }
+    flatBuffer("score_trainer_parameters", trainer, outData, outCount) { $0.policy.trainableParameters }
 }
 
 @_cdecl("score_trainer_checksum")

@@ -174,14 +174,21 @@ public func scoreTrainerComputeGradients(_ trainer: OpaquePointer?, _ prompts: U
 @_cdecl("score_trainer_gradients")
 public func scoreTrainerGradients(_ trainer: OpaquePointer?, _ outData: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                                   _ outCount: UnsafeMutablePointer<Int>?) -> score_status {
+    flatBuffer("score_trainer_gradients", trainer, outData, outCount) { $0.policy.trainableGradients }
+}
+
+/// Hands the host one of the trainer's flat buffers (pointer and length) for `function`.
+func flatBuffer(_ function: String, _ trainer: OpaquePointer?, _ outData: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
+                _ outCount: UnsafeMutablePointer<Int>?, _ buffer: (SCoReTrainer) -> FloatBuffer) -> score_status {
     outData?.pointee = nil
     outCount?.pointee = 0
-    return exported("score_trainer_gradients") {
+    return exported(function) {
         let trainer = try Trainer.handles.object(trainer)
         let data = try Arguments.required(outData, "out_data")
         let count = try Arguments.required(outCount, "out_count")
-        data.pointee = trainer.engine.policy.trainableGradients.pointer
-        count.pointee = trainer.engine.policy.trainableGradients.count
+        let values = buffer(trainer.engine)
+        data.pointee = values.pointer
+        count.pointee = values.count
     }
 }
 

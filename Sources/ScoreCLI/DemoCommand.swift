@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
     var problems: String?
     @Option(help: "With --problems: held-out problems as JSON Lines.") var heldOut: String?
     @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
-    @Option(help: "KL penalty of the RL rows: k3 (default), k2, k1-in-reward (the paper's KL(π‖π_ref)), k1.") var kl: String?
+    @Option(help: "KL penalty of the RL rows: k1-in-reward (default: the paper's KL(π‖π_ref), in the return), k3, k2, k1.") var kl: String?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
     @Option(help: "Temperature of attempt 1 in the two-attempt RL rows (default: the RL temperature); when it differs, turn 1's policy-gradient term is masked.")

@@ -16,7 +16,11 @@ struct EvalCommand: ParsableCommand {
     var fixedWidth = false
     @Option(help: "Protocol: greedy (both attempts) or mixed (attempt 1 sampled at temperature 1).") var `protocol` = "greedy"
     @Option(help: "Maximum tokens per attempt (default: 8 for the built-in task, else 128).") var maxNewTokens: Int?
-    @Option(help: "Seed of the mixed protocol's sampling.") var seed: UInt64 = 0
+    @Option(help: "Seed of the mixed protocol's sampling (and of the votes).") var seed: UInt64 = 0
+    @Option(help: "Greedy attempts per problem, each after the instruction again (1...\(Transformer.maximumAttempts)); prints Acc@t1 … Acc@tN.")
+    var attempts: Int?
+    @Option(help: "Majority voting with a budget of K sampled attempts per problem (temperature 1): K parallel samples against K/2 samples each self-corrected once.")
+    var majority: Int?
 
     func run() throws {
         guard let evaluation = EvaluationProtocol(rawValue: `protocol`) else {
@@ -34,9 +38,33 @@ struct EvalCommand: ParsableCommand {
             }
         }
         let chosen = Array(set.prefix(max(1, count)))
+        let verifier = try folder.chosenVerifier(builtInTask: problems == nil)
+        let tokens = maxNewTokens ?? (problems == nil ? 8 : 128)
+        if let attempts {
+            guard (1...Transformer.maximumAttempts).contains(attempts) else {
+                throw ValidationError("--attempts must be in 1...\(Transformer.maximumAttempts) (got \(attempts))")
+            }
+            print(try bundle.model.evaluateAttempts(problems: chosen, format: format, verifier: verifier,
+                                                    attempts: attempts, maxNewTokens: tokens).summary)
+        }
+        if let majority {
+            guard (1...64).contains(majority) else { throw ValidationError("--majority must be in 1...64 (got \(majority))") }
+            let parallel = try bundle.model.majorityAccuracy(problems: chosen, format: format, verifier: verifier,
+                                                             samples: majority, selfCorrect: false,
+                                                             maxNewTokens: tokens, seed: seed)
+            var line = "majority of \(majority): \(majority) parallel samples \(AttemptsEvaluation.percent(parallel))"
+            if majority >= 2 {
+                let sequential = try bundle.model.majorityAccuracy(problems: chosen, format: format, verifier: verifier,
+                                                                   samples: majority / 2, selfCorrect: true,
+                                                                   maxNewTokens: tokens, seed: seed)
+                line += ", \(majority / 2) × (attempt + self-correction) \(AttemptsEvaluation.percent(sequential))"
+            }
+            print(line)
+        }
+        if attempts != nil || majority != nil { return }
         let m = try bundle.model.evaluateSelfCorrection(
-            problems: chosen, format: format, verifier: try folder.chosenVerifier(builtInTask: problems == nil),
-            protocol: evaluation, maxNewTokens: maxNewTokens ?? (problems == nil ? 8 : 128), seed: seed).metrics
+            problems: chosen, format: format, verifier: verifier,
+            protocol: evaluation, maxNewTokens: tokens, seed: seed).metrics
         print(m.summary(protocol: evaluation.rawValue))
     }
 }

@@ -58,3 +58,25 @@ extension Transformer {
         return MajorityVote(candidates: candidates, answers: candidates.map(answer))
     }
 }
+
+extension Transformer {
+    /// The share of `problems` whose majority answer (`majorityVote` with `samples` samples, each
+    /// self-corrected once when `selfCorrect`) `verifier` accepts; a problem without any answer
+    /// counts as wrong. Problem i votes with seed `seed + i`.
+    public func majorityAccuracy(
+        problems: [SelfCorrectionProblem], format: SelfCorrectionFormat, verifier: any Verifier, samples: Int,
+        selfCorrect: Bool, temperature: Float = 1, maxNewTokens: Int, seed: UInt64 = 0
+    ) throws -> Double {
+        guard !problems.isEmpty else { return 0 }
+        var items = [VerifierItem](), voted = [Bool]()
+        for (i, problem) in problems.enumerated() {
+            let vote = try majorityVote(problem.prompt, samples: samples, format: format, temperature: temperature,
+                                        maxNewTokens: maxNewTokens, seed: seed &+ UInt64(i), selfCorrect: selfCorrect)
+            voted.append(vote.answer != nil)
+            items.append(VerifierItem(prompt: problem.prompt, response: vote.answer ?? "", reference: problem.reference))
+        }
+        let rewards = try verifier.checkedScores(items)
+        let right = zip(rewards, voted).filter { $0.1 && $0.0 >= SCoReObjective.correctThreshold }.count
+        return Double(right) / Double(problems.count)
+    }
+}

@@ -31,15 +31,15 @@ extension Transformer {
         return episodes
     }
 
-    /// Attempt 1 of two-attempt rollouts: validates the request, makes a cache sized for both
-    /// attempts (`turn2 == nil`: attempt 1 only) with `copies` slots per sample, prefills each
+    /// Attempt 1 of two-attempt rollouts: validates the request, makes a cache sized for attempt 1
+    /// and `laterAttempts` attempts after it (`turn2 == nil`: attempt 1 only) with `copies` slots per sample, prefills each
     /// prompt once, copies it to its k·copies slots (prompt p's are p·k·copies ..< (p+1)·k·copies),
     /// samples attempt 1 on the first slot of each sample's copies and copies it (cache and
     /// generation) to the others. The cache is left ready for `sampleSecondAttempts` on any subset
     /// of the slots; the attempts are indexed by slot.
     func sampleFirstAttempts(
         prompts: [[Int]], samplesPerPrompt k: Int, copies: Int = 1, format: SelfCorrectionFormat,
-        turn1: SamplingOptions, turn2: SamplingOptions?, generator: inout RandomGenerator
+        turn1: SamplingOptions, turn2: SamplingOptions?, laterAttempts: Int = 1, generator: inout RandomGenerator
     ) throws -> (cache: KVCache, attempts: [Generation]) {
         guard k >= 1, copies >= 1 else {
             throw ScoreError.invalidArgument("samples per prompt and copies must be at least 1 (got \(k), \(copies))")
@@ -53,7 +53,7 @@ extension Transformer {
         }
         let longest = prompts.map(\.count).max() ?? 0
         let instructionLength = format.instructionTokens(after: []).count
-        let needed = longest + turn1.maxNewTokens + (turn2.map { instructionLength + $0.maxNewTokens } ?? 0)
+        let needed = longest + turn1.maxNewTokens + (turn2.map { laterAttempts * (instructionLength + $0.maxNewTokens) } ?? 0)
         guard needed <= config.maxSeqLen else {
             throw ScoreError.invalidArgument(
                 "an episode may need \(needed) tokens (prompt \(longest) + attempts + instruction), "

@@ -76,6 +76,16 @@ def _step_stats(stats: _structs.StepStats) -> StepStats:
     return StepStats(step=stats.step, stage=_convert.named(Stage, stats.stage), episodes=stats.episodes, **values)
 
 
+def _float_view(floats: ctypes.Array[c_float]) -> Union[_convert.FloatArray, memoryview[float]]:
+    """A view of a library buffer without a copy: a float32 numpy array when numpy is installed,
+    else a memoryview of floats."""
+    numpy = _convert.numpy_module()
+    if numpy is not None:
+        view: _convert.FloatArray = numpy.frombuffer(floats, numpy.float32)
+        return view
+    return memoryview(floats).cast("B").cast("f")
+
+
 def combine_step_stats(parts: Sequence[StepStats]) -> StepStats:
     """One step's :class:`StepStats` from those of its parts, each over its own episodes (one per
     data-parallel replica): rates and means weighted by episodes, reward deviations pooled, the
@@ -294,12 +304,7 @@ class Trainer(Closable):
         such a call, and copy it (``list(view)``, or ``view.copy()`` for the numpy array) to keep
         values.
         """
-        floats = self._gradient_buffer()
-        numpy = _convert.numpy_module()
-        if numpy is not None:
-            view: _convert.FloatArray = numpy.frombuffer(floats, numpy.float32)
-            return view
-        return memoryview(floats).cast("B").cast("f")
+        return _float_view(self._gradient_buffer())
 
     @serialized
     def set_gradients(self, values: Union[_convert.FloatArray, Sequence[float], memoryview[float]]) -> None:
@@ -323,12 +328,7 @@ class Trainer(Closable):
         numpy is installed, else a memoryview of floats. Writing into it changes the policy (a
         data-parallel replica receiving rank 0's values). Valid as long as :meth:`gradients`'
         views are."""
-        floats = self._flat_buffer(library().score_trainer_parameters)
-        numpy = _convert.numpy_module()
-        if numpy is not None:
-            view: _convert.FloatArray = numpy.frombuffer(floats, numpy.float32)
-            return view
-        return memoryview(floats).cast("B").cast("f")
+        return _float_view(self._flat_buffer(library().score_trainer_parameters))
 
     @serialized
     def checksum(self) -> int:

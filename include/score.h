@@ -81,7 +81,7 @@ extern "C" {
    baseline. */
 #define SCORE_VERSION_MAJOR 0
 #define SCORE_VERSION_MINOR 2
-#define SCORE_VERSION_PATCH 1
+#define SCORE_VERSION_PATCH 2
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as score_version_number() returns it. */
 #define SCORE_VERSION_NUMBER (SCORE_VERSION_MAJOR * 10000 + SCORE_VERSION_MINOR * 100 + SCORE_VERSION_PATCH)
 
@@ -369,6 +369,18 @@ SCORE_API score_status score_self_correct(score_policy *policy, const char *prom
 
 /* Releases a correction. NULL is a no-op. */
 SCORE_API void score_correction_free(score_correction *correction);
+
+/* Inference-time scaling by voting (the paper's section 6.3): `samples` (1...1024) attempts of
+   `prompt` sampled at options->temperature (set it above 0: at the default 0 every sample is the
+   same), each followed by one self-correction when `self_correct` is true; the final texts vote
+   with the answer the final-answer verifier extracts (the \boxed{} content, else the last
+   number), ties going to the answer that reached the count first. *out_answer receives the
+   winning answer (release with score_free; NULL when no sample had an answer), *out_votes (may
+   be NULL) its votes. At an equal budget of K generated attempts, compare K samples without
+   self-correction against K/2 with. `options` may be NULL; its gate fields are ignored. */
+SCORE_API score_status score_majority_vote(score_policy *policy, const char *prompt, int32_t samples,
+                                           bool self_correct, const score_correct_options *options,
+                                           char **out_answer, int32_t *out_votes);
 
 /* ---------------------------------------------------------------------------------------------
  * Verifier: the host's reward

@@ -123,6 +123,29 @@ public func scoreSelfCorrect(_ policy: OpaquePointer?, _ prompt: UnsafePointer<C
     }
 }
 
+@_cdecl("score_majority_vote")
+public func scoreMajorityVote(_ policy: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ samples: Int32,
+                              _ selfCorrect: Bool, _ options: UnsafePointer<score_correct_options>?,
+                              _ outAnswer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                              _ outVotes: UnsafeMutablePointer<Int32>?) -> score_status {
+    outAnswer?.pointee = nil
+    outVotes?.pointee = 0
+    return exported("score_majority_vote") {
+        let policy = try Policy.handles.object(policy)
+        let out = try Arguments.required(outAnswer, "out_answer")
+        let problem = try Arguments.text(prompt, "prompt")
+        guard (1...1024).contains(samples) else { throw APIFailure.invalid("samples is \(samples), expected 1...1024") }
+        let settings = try selfCorrectOptions(options)
+        let vote = try policy.model.majorityVote(problem, samples: Int(samples), format: policy.format,
+                                                 temperature: settings.temperature, maxNewTokens: settings.maxNewTokens,
+                                                 seed: settings.seed, selfCorrect: selfCorrect)
+        if let answer = vote.answer {
+            out.pointee = try Arguments.allocatedText(answer)
+            outVotes?.pointee = Int32(clamping: vote.votes[answer] ?? 0)
+        }
+    }
+}
+
 @_cdecl("score_correction_free")
 public func scoreCorrectionFree(_ correction: UnsafeMutablePointer<score_correction>?) {
     Correction.release(correction)

@@ -951,6 +951,40 @@ static void check_correction(score_policy *policy, const score_correction *r, in
     }
 }
 
+static void test_majority_vote(score_policy *policy) {
+    score_correct_options options;
+    score_correct_options_init(&options);
+    options.max_new_tokens = MAX_NEW;
+    options.temperature = 1.0f;
+    options.seed = 4;
+    char *answer = NULL, *again = NULL;
+    int32_t votes = -1, votes_again = -1;
+    EXPECT_INVALID(score_majority_vote(NULL, "1+1=", 4, true, &options, &answer, &votes));
+    EXPECT_NULL_REFUSED(score_majority_vote(policy, NULL, 4, true, &options, &answer, &votes));
+    EXPECT_NULL_REFUSED(score_majority_vote(policy, "1+1=", 4, true, &options, NULL, &votes));
+    EXPECT_INVALID(score_majority_vote(policy, "1+1=", 0, true, &options, &answer, &votes));
+    EXPECT_INVALID(score_majority_vote(policy, "1+1=", 1025, false, &options, &answer, &votes));
+    EXPECT_MSG(score_majority_vote(policy, "\xff\xfe", 2, true, &options, &answer, &votes), SCORE_ERR_INVALID_ARGUMENT, "utf");
+    CHECK(answer == NULL && votes == 0, "a refused vote left answer %p, votes %d", (void *)answer, votes);
+    for (int self_correct = 0; self_correct < 2; self_correct++) {
+        EXPECT(score_majority_vote(policy, "12+34=", 6, self_correct, &options, &answer, &votes), SCORE_OK);
+        EXPECT(score_majority_vote(policy, "12+34=", 6, self_correct, &options, &again, NULL), SCORE_OK);
+        CHECK((answer == NULL) == (votes == 0) && votes >= 0 && votes <= 6, "answer %s with %d votes of 6",
+              answer ? answer : "(none)", votes);
+        CHECK((answer == NULL && again == NULL) || (answer && again && strcmp(answer, again) == 0),
+              "the same seed voted %s, then %s", answer ? answer : "(none)", again ? again : "(none)");
+        score_free(answer), score_free(again);
+        answer = again = NULL;
+    }
+    /* Greedy samples are all the same: a winning answer then has every vote. */
+    options.temperature = 0;
+    EXPECT(score_majority_vote(policy, "12+34=", 3, false, &options, &answer, &votes_again), SCORE_OK);
+    CHECK(answer == NULL || votes_again == 3, "greedy: %s with %d of 3 votes", answer ? answer : "", votes_again);
+    score_free(answer);
+    EXPECT(score_majority_vote(policy, "12+34=", 2, true, NULL, &answer, NULL), SCORE_OK);
+    score_free(answer);
+}
+
 static void test_self_correct(score_policy *policy) {
     score_correction *r = NULL;
     score_correct_options options;
@@ -2424,6 +2458,7 @@ int main(void) {
     RUN(test_logits(policy));
     RUN(test_generate(policy));
     RUN(test_self_correct(policy));
+    RUN(test_majority_vote(policy));
     RUN(test_policy_files(policy));
     RUN(test_model_folders_and_chat_templates());
     RUN(test_gguf());

@@ -143,6 +143,29 @@ struct SelfCorrectTests {
         #expect(extracted.answers == extracted.candidates.map { FinalAnswerVerifier.extractAnswer(from: $0) })
     }
 
+    @Test func majorityAccuracyScoresEachProblemsWinningAnswer() throws {
+        let model = try Self.model(), format = try Self.format()
+        let problems = Self.prompts.map { SelfCorrectionProblem(prompt: $0, reference: "7") }
+        // The verifier sees each winning answer once ("" for none) and accepts every other item.
+        var seen = [String]()
+        let verifier = ClosureVerifier { items in
+            seen = items.map(\.response)
+            return items.indices.map { Float($0 % 2) }
+        }
+        let accuracy = try model.majorityAccuracy(problems: problems, format: format, verifier: verifier, samples: 4,
+                                                  selfCorrect: true, maxNewTokens: 6, seed: 5)
+        let votes = try problems.indices.map {
+            try model.majorityVote(problems[$0].prompt, samples: 4, format: format, maxNewTokens: 6, seed: 5 + UInt64($0))
+        }
+        #expect(seen == votes.map { $0.answer ?? "" })
+        let expected = votes.indices.filter { $0 % 2 == 1 && votes[$0].answer != nil }.count
+        #expect(accuracy == Double(expected) / Double(problems.count))
+        #expect(throws: ScoreError.self) {
+            try model.majorityAccuracy(problems: problems, format: format, verifier: verifier, samples: 0,
+                                       selfCorrect: false, maxNewTokens: 6)
+        }
+    }
+
     @Test func votingBreaksTiesByTheEarliestToReachTheCount() {
         let tie = MajorityVote(candidates: ["a", "b", "b", "a"], answers: ["A", "B", "B", "A"])
         #expect(tie.answer == "B" && tie.votes == ["A": 2, "B": 2])

@@ -2,7 +2,7 @@
 public enum LibraryVersion {
     public static let major = 0
     public static let minor = 2
-    public static let patch = 1
+    public static let patch = 2
     /// "MAJOR.MINOR.PATCH".
     public static var string: String { "\(major).\(minor).\(patch)" }
     /// The version as a static C string that lives as long as the process.

@@ -43,7 +43,7 @@ from .types import (
     VerifyItem,
 )
 
-__version__ = "0.2.1"
+__version__ = "0.2.2"
 
 
 def version() -> str:

@@ -6,7 +6,7 @@ import ctypes
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char_p, c_double, c_float, c_int32, c_int64, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_double, c_float, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -60,6 +60,9 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "score_self_correct": (
         _status, [_handle, c_char_p, POINTER(s.CorrectOptions), POINTER(POINTER(s.Correction))]),
     "score_correction_free": (None, [POINTER(s.Correction)]),
+    "score_majority_vote": (
+        _status, [_handle, c_char_p, c_int32, c_bool, POINTER(s.CorrectOptions), POINTER(c_void_p),
+                  POINTER(c_int32)]),
     "score_trainer_options_init": (None, [POINTER(s.TrainerOptions)]),
     "score_trainer_create": (_status, [_handle, POINTER(s.TrainerOptions), POINTER(_handle)]),
     "score_trainer_free": (None, [_handle]),

@@ -259,3 +259,15 @@ def test_threads_sharing_a_policy_are_serialized():
         assert min(finished for finished, _ in corrections) > max(verifier_exits)
         after_the_step = policy.self_correct("12+34=", max_new_tokens=4).final_text
         assert [text for _, text in corrections] == [after_the_step] * 15
+
+
+def test_majority_vote_returns_the_winner_and_its_votes(policy):
+    answer, votes = policy.majority_vote("12+34=", 6, temperature=1.0, max_new_tokens=6, seed=3)
+    assert (answer is None) == (votes == 0) and 0 <= votes <= 6
+    assert policy.majority_vote("12+34=", 6, temperature=1.0, max_new_tokens=6, seed=3) == (answer, votes)
+    plain = policy.majority_vote("12+34=", 3, self_correct=False, temperature=0.0, max_new_tokens=6)
+    assert plain[0] is None or plain[1] == 3  # greedy samples all agree
+    with pytest.raises(ValueError):
+        policy.majority_vote("12+34=", 0)
+    with pytest.raises(TypeError):
+        policy.majority_vote("12+34=", 2, self_correct=1)

@@ -19,6 +19,8 @@ final class SelfCorrectionDemo {
     /// Held-out problems every row is evaluated on.
     var heldOut: [SelfCorrectionProblem] { workload.heldOut }
     let log: MetricsLog
+    /// The base and SCoRe models once evaluated, for the inference-time study.
+    private(set) var kept = [(name: String, model: Transformer)]()
     private var phase = 0
     private let phases: Int
     private let start = Date()
@@ -169,6 +171,7 @@ final class SelfCorrectionDemo {
         let row = DemoRow(name: name, metrics: result.metrics, mixed: mixed,
                           seconds: Date().timeIntervalSince(began), outcomes: AttemptOutcomes(pairs: result.pairs).code)
         FileHandle.standardError.write(Data("  \(row.terminal)\n".utf8))
+        if name == "base" || name == "SCoRe" { kept.append((name, model)) }
         return row
     }
 

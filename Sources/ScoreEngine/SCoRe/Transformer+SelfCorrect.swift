@@ -2,7 +2,7 @@ import Foundation
 
 /// How sure the model was of attempt 1, from the log-probs of its sampled tokens (every token,
 /// including the closing end-of-turn, which is part of the answer). Each measure lies in [0, 1].
-public enum ConfidenceMeasure: String, Codable, Sendable {
+public enum ConfidenceMeasure: String, Codable, Sendable, CaseIterable {
     /// exp(mean token log-prob): the geometric mean of the token probabilities. Independent of
     /// the answer's length, so long and short answers compare fairly.
     case meanProbability

@@ -41,6 +41,8 @@ struct DemoCommand: ParsableCommand {
     var select: String?
     @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
     var learningRate: Float?
+    @Option(help: "Stage II: subtract λ from the turn-2 reward when a right first attempt was broken (not in the paper; default 0).")
+    var breakPenalty: Float?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -88,6 +90,10 @@ struct DemoCommand: ParsableCommand {
         }
         for (name, steps) in [("--stage1-steps", stage1Steps), ("--stage2-steps", stage2Steps)] {
             if let steps, !(0...100_000).contains(steps) { throw ValidationError("\(name) must be in 0...100000 (got \(steps))") }
+        }
+        if let breakPenalty {
+            guard breakPenalty.isFinite, breakPenalty >= 0 else { throw ValidationError("--break-penalty must be finite and >= 0") }
+            settings.rl.objective.breakPenalty = breakPenalty
         }
         if let stage1Steps { settings.stageISteps = stage1Steps }
         if let stage2Steps { settings.stageIISteps = stage2Steps }

@@ -13,6 +13,8 @@ struct ObjectiveArguments: ParsableArguments {
     @Option(help: "Baseline of each turn's returns: leave-one-out, batch-mean or none.") var baseline = "leave-one-out"
     @Flag(help: "Stage II: drop the part of the shaped turn-2 reward that depends on attempt 1 alone (−α·r1).")
     var turn2StateBaseline = false
+    @Option(help: "Stage II: subtract λ from the turn-2 reward when a right first attempt was broken (not in the paper; default 0).")
+    var breakPenalty: Float = 0
     @Option(help: "Second attempts per first attempt; from 2 on, each is compared with its siblings (per-state baseline).")
     var secondAttempts = 1
     @Option(help: "Temperature of attempt 1 in two-attempt steps (default: the training temperature); when it differs, turn 1's policy-gradient term is masked (its samples are not the policy's own).")
@@ -33,7 +35,7 @@ struct ObjectiveArguments: ParsableArguments {
                          shaping: try Self.choice(shaping, RewardShaping.allCases, "--shaping"),
                          klEstimator: try Self.choice(kl, KLEstimator.allCases, "--kl"),
                          baseline: try Self.choice(baseline, BaselineKind.allCases, "--baseline"),
-                         turn2StateBaseline: turn2StateBaseline)
+                         turn2StateBaseline: turn2StateBaseline, breakPenalty: breakPenalty)
     }
 
     /// Sets the objective, the second attempts per first attempt and the first-attempt temperature

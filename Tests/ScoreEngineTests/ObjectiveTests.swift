@@ -285,6 +285,29 @@ struct ObjectiveTests {
         #expect(throws: ScoreError.self) { try ObjectiveOptions(alpha: .nan).validate() }
     }
 
+    @Test func breakPenaltyLowersOnlyBrokenRightAnswersInStageII() throws {
+        let options = ObjectiveOptions(alpha: 10, turn2StateBaseline: true, breakPenalty: 4)
+        let plain = ObjectiveOptions(alpha: 10, turn2StateBaseline: true)
+        for (r1, r2) in [(Float(1), Float(1)), (0, 1), (0, 0), (1, 0)] {
+            let with = O.turnReturns(stage: .stageII, r1: r1, r2: r2, options: options)
+            let without = O.turnReturns(stage: .stageII, r1: r1, r2: r2, options: plain)
+            #expect(with.turn1 == without.turn1)
+            #expect(with.turn2 == without.turn2 - (r1 == 1 && r2 == 0 ? 4 : 0), "r1 \(r1), r2 \(r2)")
+            // Stage I and single-turn steps ignore it.
+            #expect(O.turnReturns(stage: .stageI, r1: r1, r2: r2, options: options)
+                    == O.turnReturns(stage: .stageI, r1: r1, r2: r2, options: plain))
+            #expect(O.turnReturns(stage: .singleTurn, r1: r1, r2: r2, options: options)
+                    == O.turnReturns(stage: .singleTurn, r1: r1, r2: r2, options: plain))
+        }
+        #expect(throws: ScoreError.self) { try ObjectiveOptions(breakPenalty: -1).validate() }
+        #expect(throws: ScoreError.self) { try ObjectiveOptions(breakPenalty: .nan).validate() }
+        let saved = try JSONEncoder().encode(ObjectiveOptions(turn2StateBaseline: true))
+        var object = try JSONSerialization.jsonObject(with: saved) as? [String: Any] ?? [:]
+        object.removeValue(forKey: "breakPenalty")
+        let earlier = try JSONDecoder().decode(ObjectiveOptions.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(earlier.breakPenalty == 0 && earlier.turn2StateBaseline)
+    }
+
     @Test func turnLabelsFromAPackedEpisode() throws {
         let segments = SelfCorrectionExchange.segments(prompt: [5, 6], attempt1: [7, 8], instruction: [9],
                                                        attempt2: [10, 11], trained: .both)

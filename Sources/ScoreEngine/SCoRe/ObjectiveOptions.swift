@@ -79,11 +79,17 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
     /// turn-2 sample carries ±α of noise that a baseline pooled over samples with different first
     /// attempts cannot cancel. No effect on `flip` or `none` shaping, or outside Stage II.
     public var turn2StateBaseline: Bool
+    /// λ ≥ 0, not in the paper (0, the default, is the paper's objective): in Stage II, an episode
+    /// whose right first attempt was broken (r1 right, r2 wrong) loses λ more from its turn-2
+    /// reward. Under a turn-2 state baseline, progress shaping only scales r2 by 1 + α in every
+    /// state; this scales it by 1 + α + λ where attempt 1 was right, so keeping a right answer
+    /// weighs more than fixing a wrong one.
+    public var breakPenalty: Float
 
     /// Options with the documented defaults; any argument may be overridden.
     public init(beta1: Float = 0.01, beta2: Float = 1.0, alpha: Float = 10,
                 shaping: RewardShaping = .progress, klEstimator: KLEstimator = .k3,
-                baseline: BaselineKind = .leaveOneOut, turn2StateBaseline: Bool = false) {
+                baseline: BaselineKind = .leaveOneOut, turn2StateBaseline: Bool = false, breakPenalty: Float = 0) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.alpha = alpha
@@ -91,6 +97,7 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
         self.klEstimator = klEstimator
         self.baseline = baseline
         self.turn2StateBaseline = turn2StateBaseline
+        self.breakPenalty = breakPenalty
     }
 
     /// Throws `ScoreError.invalidArgument` naming the first value out of range.
@@ -101,10 +108,11 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
         try check(beta1.isFinite && beta1 >= 0, "beta1 must be finite and >= 0 (got \(beta1))")
         try check(beta2.isFinite && beta2 >= 0, "beta2 must be finite and >= 0 (got \(beta2))")
         try check(alpha.isFinite && alpha >= 0, "alpha must be finite and >= 0 (got \(alpha))")
+        try check(breakPenalty.isFinite && breakPenalty >= 0, "breakPenalty must be finite and >= 0 (got \(breakPenalty))")
     }
 
     enum CodingKeys: String, CodingKey {
-        case beta1, beta2, alpha, shaping, klEstimator, baseline, turn2StateBaseline
+        case beta1, beta2, alpha, shaping, klEstimator, baseline, turn2StateBaseline, breakPenalty
     }
 
     /// Decodes, taking the default for every missing key.
@@ -118,5 +126,6 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
         klEstimator = try c.decodeIfPresent(KLEstimator.self, forKey: .klEstimator) ?? d.klEstimator
         baseline = try c.decodeIfPresent(BaselineKind.self, forKey: .baseline) ?? d.baseline
         turn2StateBaseline = try c.decodeIfPresent(Bool.self, forKey: .turn2StateBaseline) ?? d.turn2StateBaseline
+        breakPenalty = try c.decodeIfPresent(Float.self, forKey: .breakPenalty) ?? d.breakPenalty
     }
 }

@@ -78,7 +78,7 @@ public enum SCoReObjective {
 
     /// The return each turn's tokens are credited with: Stage I (0, r2); Stage II
     /// (r1, r̂2), or (r1, r̂2 + α·r1) = (r1, (1 + α)·r2) under progress shaping with
-    /// `turn2StateBaseline`; single-turn (r1, 0).
+    /// `turn2StateBaseline`, minus `breakPenalty` when a right attempt 1 was broken; single-turn (r1, 0).
     public static func turnReturns(stage: TrainingStage, r1: Float, r2: Float,
                                    options: ObjectiveOptions) -> (turn1: Float, turn2: Float) {
         switch stage {
@@ -87,7 +87,8 @@ public enum SCoReObjective {
         case .stageII:
             let shaped = shapedSecondTurnReward(r1: r1, r2: r2, shaping: options.shaping, alpha: options.alpha)
             let attempt1Part = options.turn2StateBaseline && options.shaping == .progress ? -options.alpha * r1 : 0
-            return (r1, shaped - attempt1Part)
+            let broken = r1 >= correctThreshold && r2 < correctThreshold
+            return (r1, shaped - attempt1Part - (broken ? options.breakPenalty : 0))
         case .singleTurn:
             return (r1, 0)
         }

@@ -43,6 +43,7 @@ struct DemoCommand: ParsableCommand {
     var learningRate: Float?
     @Option(help: "Stage II: subtract λ from the turn-2 reward when a right first attempt was broken (not in the paper; default 0).")
     var breakPenalty: Float?
+    @Option(help: "Built-in task: digits per operand, 2 (default) or 3 (harder: more carries).") var digits: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -55,6 +56,7 @@ struct DemoCommand: ParsableCommand {
         if model != nil, check || margin != nil { throw ValidationError("--check runs the built-in task (no --model)") }
         if margin != nil, !check { throw ValidationError("--margin needs --check") }
         if let model {
+            guard digits == nil else { throw ValidationError("--digits is for the built-in task (no --model)") }
             settings = DemoSettings.pretrained()
             if quick { settings.stageISteps = settings.stageISteps / 2; settings.stageIISteps = settings.stageIISteps / 2 }
             if let evalCount { settings.evalCount = evalCount }
@@ -75,6 +77,10 @@ struct DemoCommand: ParsableCommand {
             }
             settings = check ? DemoSettings.check() : quick ? DemoSettings.quick() : DemoSettings()
             if let evalCount { settings.evalCount = evalCount }
+            if let digits {
+                guard (2...3).contains(digits) else { throw ValidationError("--digits must be 2 or 3 (got \(digits))") }
+                settings.digits = digits
+            }
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)
         }
         if let kl { settings.rl.objective.klEstimator = try ObjectiveArguments.choice(kl, KLEstimator.allCases, "--kl") }

@@ -8,6 +8,11 @@ struct DemoSettings {
     /// the carries; seeds 1–20 reached the target in 310–950 steps (seed 4 needed 1,500 with the
     /// shorter warm-up of an 800-step cap).
     var pretrainSteps = 2000
+    /// Digits per operand of the built-in task (2, or 3 for a harder task with more carries).
+    var digits = 2
+    /// Training problems kept (a fixed random sample) when the split is larger: 3 digits have
+    /// 850,000, and the base samples a first attempt for every training problem.
+    var trainLimit = 20_000
     var pretrainTarget = 0.45
     /// Two-attempt exchanges after the base's own first attempts: a right one kept with probability
     /// `baseKeep`, a wrong one fixed with probability `baseFix` (otherwise another wrong answer).

@@ -2,7 +2,8 @@ import Foundation
 import ScoreEngine
 
 extension DemoWorkload {
-    /// The built-in demo: a tiny model from scratch on 2-digit addition with the byte tokenizer.
+    /// The built-in demo: a tiny model from scratch on 2-digit (or `settings.digits`-digit) addition
+    /// with the byte tokenizer.
     /// The base is trained on single-turn addition until validation Acc@t1 reaches
     /// `pretrainTarget`; its own first attempts (sampled at temperature 1) are then followed by
     /// second attempts that keep a right one (probability `baseKeep`) and fix a wrong one
@@ -11,7 +12,7 @@ extension DemoWorkload {
     /// mistakes are its own and whose second attempt depends on its first. A base that misses a
     /// target stops the demo.
     static func arithmetic(settings: DemoSettings, seed: UInt64, threads: Int) throws -> DemoWorkload {
-        let task = try ArithmeticTask()
+        let task = try ArithmeticTask(options: ArithmeticTaskOptions(digits: settings.digits))
         let format = try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: settings.instruction)
         func problem(_ p: ArithmeticProblem) -> SelfCorrectionProblem {
             SelfCorrectionProblem(prompt: p.prompt, reference: task.answerText(p.a + p.b, fixedWidth: true))
@@ -20,7 +21,8 @@ extension DemoWorkload {
         let shuffled = task.problems(.train).shuffled(using: &splitRNG)
         let validation = shuffled.prefix(settings.validationCount).map(problem)
         // Answers fixed-width (46 → "046").
-        let trainProblems = Array(shuffled.dropFirst(settings.validationCount)).sorted { ($0.a, $0.b) < ($1.a, $1.b) }
+        let trainProblems = Array(shuffled.dropFirst(settings.validationCount).prefix(settings.trainLimit))
+            .sorted { ($0.a, $0.b) < ($1.a, $1.b) }
         let train = trainProblems.map(problem)
         // A fixed random sample of the held-out split, the same for every seed.
         var heldRNG = RandomGenerator(seed: 0x7E57)
@@ -69,7 +71,7 @@ extension DemoWorkload {
             }
             return model
         }
-        return DemoWorkload(title: "tiny model, 2-digit addition", format: format, verifier: verifier,
+        return DemoWorkload(title: "tiny model, \(settings.digits)-digit addition", format: format, verifier: verifier,
                             train: train, validation: validation, heldOut: heldOut, correctAttempt: { $0.reference },
                             basePhases: 2, makeBase: makeBase,
                             save: { model, url in try model.save(to: url) })

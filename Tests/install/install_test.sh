@@ -48,7 +48,11 @@ fi
 
 # The Python package: pip builds the library and bundles it; a fresh venv imports it from another
 # folder with no LIBSCORE_PATH and self-corrects with a tiny policy.
-python3 -m venv "$work/venv"
+if ! python3 -m venv "$work/venv"; then  # Debian's Python keeps venv in its own package
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y python3-venv || { $SUDO apt-get update && $SUDO apt-get install -y python3-venv; }
+    python3 -m venv "$work/venv"
+fi
 "$work/venv/bin/pip" install -q ./bindings/python
 cat > "$work/use_package.py" <<'PY'
 import libscore

@@ -13,8 +13,10 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 if ! command -v mpirun > /dev/null || ! command -v mpicc > /dev/null; then
     $SUDO apt-get install -y openmpi-bin libopenmpi-dev || { $SUDO apt-get update && $SUDO apt-get install -y openmpi-bin libopenmpi-dev; }
 fi
-python3 -c "import mpi4py" 2> /dev/null || python3 -m pip install mpi4py
-python3 -c "import numpy" 2> /dev/null || python3 -m pip install numpy
+# pip first (it builds mpi4py against the OpenMPI just installed); a Debian Python that refuses pip
+# installs (PEP 668) gets the distribution's packages instead.
+python3 -c "import mpi4py" 2> /dev/null || python3 -m pip install mpi4py || $SUDO apt-get install -y python3-mpi4py
+python3 -c "import numpy" 2> /dev/null || python3 -m pip install numpy || $SUDO apt-get install -y python3-numpy
 # OpenMPI refuses to run as root unless told; CI machines often are root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1

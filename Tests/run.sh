@@ -54,7 +54,7 @@ if ! python3 -m pytest --version > /dev/null 2>&1; then
 fi
 LIBSCORE_PATH="$LIB_DIR/libscore.so" python3 -m pytest -q bindings/python/tests
 if ! python3 -m mypy --version > /dev/null 2>&1; then
-    python3 -m pip install mypy
+    python3 -m pip install mypy || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; $SUDO apt-get install -y mypy; }
 fi
 python3 -m mypy --strict bindings/python/libscore
 for example in self_correct train_with_verifier; do

@@ -586,8 +586,11 @@ SCORE_API score_status score_trainer_apply_gradients(score_trainer *trainer, dou
 SCORE_API score_status score_trainer_progress(const score_trainer *trainer, int32_t *next_stage,
                                               int64_t *completed_steps);
 
-/* ---- Data-parallel training: replicas of one trainer on several processes ----------------------
-   The recipe (examples/c/mpi_train.c and examples/python/mpi_train.py follow it over MPI):
+/* ---------------------------------------------------------------------------------------------
+ * Data-parallel training: replicas of one trainer on several processes
+ * ------------------------------------------------------------------------------------------- */
+
+/* The recipe (examples/c/mpi_train.c and examples/python/mpi_train.py follow it over MPI):
    1. Every rank creates the same policy (same folder, or same config and seed) and a trainer
       whose options.seed differs per rank, so that each samples its own episodes.
    2. Rank 0's trained values are copied into every rank's (score_trainer_parameters, then a

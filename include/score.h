@@ -629,6 +629,10 @@ SCORE_API score_status score_trainer_set_sampling_seed(score_trainer *trainer, u
 SCORE_API score_status score_step_stats_combine(const score_step_stats *parts, size_t count,
                                                 score_step_stats *out);
 
+/* ---------------------------------------------------------------------------------------------
+ * Trainer: evaluation, supervised steps, saving
+ * ------------------------------------------------------------------------------------------- */
+
 typedef struct score_eval_result {
     uint32_t struct_size;      /* set by the caller: sizeof(score_eval_result) */
     int64_t count;             /* problems evaluated */

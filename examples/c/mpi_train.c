@@ -280,7 +280,8 @@ static int run(const settings *s) {
         /* The saved sampling stream is rank 0's: give each rank its own again. */
         uint64_t seed = s->seed + (uint64_t)rank + 1000003u * (uint64_t)completed;
         if (!all_ranks(ok(score_trainer_set_sampling_seed(trainer, seed), "score_trainer_set_sampling_seed"))) goto done;
-        for (int64_t i = 0; i < completed * s->prompts; i++) next_random(); /* the batches already used */
+        /* The shared stream where the saved run left it: its warm-up, then its steps' batches. */
+        for (int64_t i = 0; i < (int64_t)SFT_STEPS * SFT_BATCH + completed * s->prompts; i++) next_random();
     } else if (!all_ranks(warm_up(trainer) && ok(score_trainer_reset_reference(trainer), "score_trainer_reset_reference"))) {
         goto done;
     }

@@ -72,10 +72,11 @@ public struct SelfCorrectionFormat: Sendable {
         (attempt1.last == endOfTurn ? [] : [endOfTurn]) + instructionTurn
     }
 
-    /// Most tokens of an episode on a prompt of `promptLength` tokens with attempts of up to
-    /// `maxNewTokens`: prompt, both attempts and the longest instruction turn.
-    public func longestEpisode(promptLength: Int, maxNewTokens: Int) -> Int {
-        promptLength + 2 * maxNewTokens + instructionTokens(after: []).count
+    /// Most tokens of an episode on a prompt of `promptLength` tokens with `attempts` attempts (2
+    /// by default) of up to `maxNewTokens`: prompt, attempts and the longest instruction turn
+    /// before each later attempt.
+    public func longestEpisode(promptLength: Int, maxNewTokens: Int, attempts: Int = 2) -> Int {
+        promptLength + attempts * maxNewTokens + (attempts - 1) * instructionTokens(after: []).count
     }
 
     /// Sampling that ends an attempt at the template's stop tokens (end-of-turn first).

@@ -18,10 +18,8 @@ extension Transformer {
         }
         guard maxNewTokens >= 1 else { throw ScoreError.invalidArgument("maxNewTokens must be at least 1") }
         let prompts = problems.map { format.promptTokens($0.prompt) }
-        let longest = prompts.map(\.count).max() ?? 1
-        let capacity = longest + attempts * maxNewTokens + (attempts - 1) * format.instructionTokens(after: []).count
-        let perProblem = MemoryEstimate.rollout(config: config, slots: 1, capacity: capacity, prefillRows: longest)
-        let batchSize = requested ?? min(256, max(1, memoryBudget / max(1, perProblem)))
+        let batchSize = requested ?? min(256, evaluationBatchLimit(problems: problems, format: format, maxNewTokens: maxNewTokens,
+                                                                   memoryBudget: memoryBudget, attempts: attempts))
         guard batchSize > 0 else { throw ScoreError.invalidArgument("batch size must be positive") }
         let greedy = format.attemptSampling(temperature: 0, maxNewTokens: maxNewTokens)
         var generator = RandomGenerator(seed: 0)

@@ -44,12 +44,12 @@ extension Transformer {
         return (SelfCorrectionMetrics(pairs: pairs), episodes, pairs)
     }
 
-    /// The most problems whose two-attempt rollout keeps its KV cache within `memoryBudget` bytes
-    /// (at least 1).
+    /// The most problems whose rollout of `attempts` attempts keeps its KV cache within
+    /// `memoryBudget` bytes (at least 1).
     public func evaluationBatchLimit(problems: [SelfCorrectionProblem], format: SelfCorrectionFormat,
-                                     maxNewTokens: Int, memoryBudget: Int) -> Int {
+                                     maxNewTokens: Int, memoryBudget: Int, attempts: Int = 2) -> Int {
         let longestPrompt = problems.map { format.promptTokens($0.prompt).count }.max() ?? 1
-        let capacity = format.longestEpisode(promptLength: longestPrompt, maxNewTokens: maxNewTokens)
+        let capacity = format.longestEpisode(promptLength: longestPrompt, maxNewTokens: maxNewTokens, attempts: attempts)
         let perProblem = MemoryEstimate.rollout(config: config, slots: 1, capacity: capacity, prefillRows: longestPrompt)
         return max(1, memoryBudget / max(1, perProblem))
     }

@@ -2,33 +2,58 @@
 /// advantages under the baseline. It depends on rewards alone, so it is computed once per step
 /// and then applied to the episodes' log-probs micro-batch by micro-batch (`ObjectiveSums`).
 public struct EpisodeCredit: Sendable, Equatable {
-    /// The turn-1 and turn-2 return of each episode.
-    public var returns1: [Float], returns2: [Float]
-    /// The turn-1 and turn-2 advantage of each episode.
-    public var advantages1: [Float], advantages2: [Float]
+    /// The return of each turn of each episode: `returns[k][e]` for attempt k + 1 of episode e.
+    public var returns: [[Float]]
+    /// The advantage of each turn of each episode, laid out like `returns`.
+    public var advantages: [[Float]]
     /// The stage and options the credit was computed for.
     public var stage: TrainingStage
     public var options: ObjectiveOptions
 
     /// Number of episodes.
-    public var count: Int { returns1.count }
+    public var count: Int { returns[0].count }
+    /// Attempts per episode (turns).
+    public var turns: Int { returns.count }
 
-    /// The credit of episodes with rewards `rewards1[e]`, `rewards2[e]`, prompt `groups[e]` and
-    /// first attempt `firstAttempts[e]` (nil: each episode its own). When some first attempt is
-    /// continued by several episodes, the baseline is per state: a turn-1 return counts once per
-    /// first attempt among the prompt's first attempts, and a turn-2 return is compared with the
-    /// other second attempts of the same first attempt (its state) only. Throws `invalidArgument` on
-    /// mismatched sizes, a first attempt shared across prompts, or invalid options; `nonFinite` on a
-    /// non-finite reward or an overflowing return.
+    /// The turn-1 and turn-2 return of each episode.
+    public var returns1: [Float] { returns[0] }
+    public var returns2: [Float] { returns[1] }
+    /// The turn-1 and turn-2 advantage of each episode.
+    public var advantages1: [Float] { advantages[0] }
+    public var advantages2: [Float] { advantages[1] }
+
+    /// The credit of two-attempt episodes with rewards `rewards1[e]`, `rewards2[e]`, prompt
+    /// `groups[e]` and first attempt `firstAttempts[e]` (nil: each episode its own). When some first
+    /// attempt is continued by several episodes, the baseline is per state: a turn-1 return counts
+    /// once per first attempt among the prompt's first attempts, and a turn-2 return is compared with
+    /// the other second attempts of the same first attempt (its state) only. Throws `invalidArgument`
+    /// on mismatched sizes, a first attempt shared across prompts, or invalid options; `nonFinite` on
+    /// a non-finite reward or an overflowing return.
     public init(rewards1: [Float], rewards2: [Float], groups: [Int], firstAttempts: [Int]? = nil,
                 stage: TrainingStage, options: ObjectiveOptions) throws {
-        try options.validate()
-        let n = rewards1.count
-        guard n >= 1 else { throw ScoreError.invalidArgument("the objective needs at least one episode") }
-        guard rewards2.count == n, groups.count == n, (firstAttempts?.count ?? n) == n else {
+        guard rewards2.count == rewards1.count else {
             throw ScoreError.invalidArgument(
-                "\(n) episodes need as many rewards, groups and first attempts (got \(n) turn-1 rewards, "
-                + "\(rewards2.count) turn-2 rewards, \(groups.count) groups, \(firstAttempts?.count ?? n) first attempts)")
+                "\(rewards1.count) episodes need as many rewards, groups and first attempts (got \(rewards1.count) "
+                + "turn-1 rewards, \(rewards2.count) turn-2 rewards, \(groups.count) groups, "
+                + "\(firstAttempts?.count ?? rewards1.count) first attempts)")
+        }
+        try self.init(rewards: [rewards1, rewards2], groups: groups, firstAttempts: firstAttempts, stage: stage,
+                      options: options)
+    }
+
+    /// The credit of episodes of `rewards.count` (≥ 2) attempts: `rewards[k][e]` is the reward of
+    /// attempt k + 1 of episode e; returns by `SCoReObjective.turnReturns(stage:rewards:options:)`,
+    /// each later turn's baseline as turn 2's above. Throws as the two-attempt form does.
+    public init(rewards: [[Float]], groups: [Int], firstAttempts: [Int]? = nil,
+                stage: TrainingStage, options: ObjectiveOptions) throws {
+        try options.validate()
+        guard rewards.count >= 2 else { throw ScoreError.invalidArgument("credit needs the rewards of at least two turns") }
+        let n = rewards[0].count
+        guard n >= 1 else { throw ScoreError.invalidArgument("the objective needs at least one episode") }
+        guard rewards.allSatisfy({ $0.count == n }), groups.count == n, (firstAttempts?.count ?? n) == n else {
+            throw ScoreError.invalidArgument(
+                "\(n) episodes need as many rewards, groups and first attempts (got \(rewards.map(\.count)) rewards "
+                + "per turn, \(groups.count) groups, \(firstAttempts?.count ?? n) first attempts)")
         }
         let states = firstAttempts ?? Array(0..<n)
         var promptOfState = [Int: Int]()
@@ -36,26 +61,25 @@ public struct EpisodeCredit: Sendable, Equatable {
             throw ScoreError.invalidArgument("first attempt \(state) belongs to two prompts")
         }
         let continued = Set(states).count < n
-        var returns1 = [Float](), returns2 = [Float]()
-        returns1.reserveCapacity(n)
-        returns2.reserveCapacity(n)
+        var returns = rewards.map { _ in [Float]() }
         for e in 0..<n {
-            guard rewards1[e].isFinite, rewards2[e].isFinite else {
-                throw ScoreError.nonFinite("rewards of episode \(e) are \(rewards1[e]), \(rewards2[e])")
+            let episode = rewards.map { $0[e] }
+            guard episode.allSatisfy(\.isFinite) else {
+                throw ScoreError.nonFinite("rewards of episode \(e) are \(episode.map { "\($0)" }.joined(separator: ", "))")
             }
-            let r = SCoReObjective.turnReturns(stage: stage, r1: rewards1[e], r2: rewards2[e], options: options)
-            guard r.turn1.isFinite, r.turn2.isFinite else {
-                throw ScoreError.nonFinite("returns of episode \(e) overflow: \(r.turn1), \(r.turn2)")
+            let r = SCoReObjective.turnReturns(stage: stage, rewards: episode, options: options)
+            guard r.allSatisfy(\.isFinite) else {
+                throw ScoreError.nonFinite("returns of episode \(e) overflow: \(r.map { "\($0)" }.joined(separator: ", "))")
             }
-            returns1.append(r.turn1)
-            returns2.append(r.turn2)
+            for t in r.indices { returns[t].append(r[t]) }
         }
-        self.returns1 = returns1
-        self.returns2 = returns2
-        advantages1 = SCoReObjective.advantages(returns: returns1, groups: groups, samples: states,
-                                                baseline: options.baseline)
-        advantages2 = SCoReObjective.advantages(returns: returns2, groups: continued ? states : groups,
-                                                baseline: options.baseline)
+        self.returns = returns
+        advantages = returns.indices.map { t in
+            t == 0
+                ? SCoReObjective.advantages(returns: returns[0], groups: groups, samples: states, baseline: options.baseline)
+                : SCoReObjective.advantages(returns: returns[t], groups: continued ? states : groups,
+                                            baseline: options.baseline)
+        }
         self.stage = stage
         self.options = options
     }
@@ -65,7 +89,7 @@ public struct EpisodeCredit: Sendable, Equatable {
     /// temperature), whose REINFORCE term would be biased.
     public func withoutTurn1PolicyGradient() -> EpisodeCredit {
         var credit = self
-        credit.advantages1 = advantages1.map { _ in 0 }
+        credit.advantages[0] = advantages[0].map { _ in 0 }
         return credit
     }
 }
@@ -93,21 +117,25 @@ public struct ObjectiveSums: Sendable {
             throw ScoreError.invalidArgument(
                 "\(policy.count) policy, \(reference.count) reference and \(turns.count) turn entries do not cover the spans")
         }
-        let options = credit.options
-        let betas = SCoReObjective.klWeights(stage: credit.stage, options: options)
-        let beta1 = Double(betas.turn1), beta2 = Double(betas.turn2)
+        let options = credit.options, turnCount = credit.turns
+        // Index t holds turn t's weight (index 0 unused).
+        let betas = [0.0] + (1...turnCount).map {
+            Double(SCoReObjective.klWeight(stage: credit.stage, turn: $0, attempts: turnCount, options: options))
+        }
         let trainTurn2 = SCoReObjective.trainsSecondTurn(credit.stage)
         let scale = 1 / Double(credit.count)
         var dLogProbs = [Float](repeating: 0, count: policy.count)
         var loss = 0.0
         let inReward = options.klEstimator == .k1InReward
         for (span, e) in zip(spans, episodes) {
-            let a1 = Double(credit.advantages1[e]), a2 = Double(credit.advantages2[e])
+            let advantages = [0.0] + credit.advantages.map { Double($0[e]) }
             // Backwards, so that each turn's KL penalty still to come is known (k1InReward).
-            var penaltyToGo = (turn1: 0.0, turn2: 0.0)
+            var penaltyToGo = [Double](repeating: 0, count: turnCount + 1)
             for i in span.reversed() {
-                let turn = turns[i]
-                guard turn <= 2 else { throw ScoreError.invalidArgument("position \(i) has turn label \(turn), not 0...2") }
+                let turn = Int(turns[i])
+                guard turn <= turnCount else {
+                    throw ScoreError.invalidArgument("position \(i) has turn label \(turn), not 0...\(turnCount)")
+                }
                 if turn == 0 { continue }
                 let logProb = policy[i], referenceLogProb = reference[i]
                 guard logProb.isFinite, referenceLogProb.isFinite else {
@@ -120,12 +148,12 @@ public struct ObjectiveSums: Sendable {
                     throw ScoreError.nonFinite("KL at position \(i) overflows (log π − log π_ref = \(d))")
                 }
                 if turn == 1 { kl1 += value; tokens1 += 1 } else { kl2 += value; tokens2 += 1 }
-                if turn == 2 && !trainTurn2 { continue }
-                let advantage = turn == 1 ? a1 : a2, beta = turn == 1 ? beta1 : beta2
+                if turn >= 2 && !trainTurn2 { continue }
+                let advantage = advantages[turn], beta = betas[turn]
                 var credited = -advantage + beta * slope
                 if inReward {
-                    if turn == 1 { penaltyToGo.turn1 += beta * d } else { penaltyToGo.turn2 += beta * d }
-                    credited += turn == 1 ? penaltyToGo.turn1 : penaltyToGo.turn2
+                    penaltyToGo[turn] += beta * d
+                    credited += penaltyToGo[turn]
                 }
                 loss += -advantage * Double(logProb) + beta * value
                 dLogProbs[i] = Float(credited * scale)

@@ -81,25 +81,47 @@ public enum SCoReObjective {
     /// `turn2StateBaseline`, minus `breakPenalty` when a right attempt 1 was broken; single-turn (r1, 0).
     public static func turnReturns(stage: TrainingStage, r1: Float, r2: Float,
                                    options: ObjectiveOptions) -> (turn1: Float, turn2: Float) {
+        let returns = turnReturns(stage: stage, rewards: [r1, r2], options: options)
+        return (returns[0], returns[1])
+    }
+
+    /// The returns of an episode of any number of attempts with rewards `rewards` (one per attempt),
+    /// the two-attempt rule carried to more attempts: Stage I credits only the last attempt, with
+    /// its reward (the attempts before it are only held near the reference, `klWeight`); Stage II
+    /// credits attempt 1 with r1 and each later attempt t with its reward shaped by its progress over
+    /// attempt t − 1 (`shapedSecondTurnReward(r1: r_{t−1}, r2: r_t)`, the same
+    /// `turn2StateBaseline` and `breakPenalty` adjustments); single-turn credits attempt 1 alone.
+    public static func turnReturns(stage: TrainingStage, rewards r: [Float], options: ObjectiveOptions) -> [Float] {
         switch stage {
         case .stageI:
-            return (0, r2)
+            return r.indices.map { $0 == r.count - 1 ? r[$0] : 0 }
         case .stageII:
-            let shaped = shapedSecondTurnReward(r1: r1, r2: r2, shaping: options.shaping, alpha: options.alpha)
-            let attempt1Part = options.turn2StateBaseline && options.shaping == .progress ? -options.alpha * r1 : 0
-            let broken = r1 >= correctThreshold && r2 < correctThreshold
-            return (r1, shaped - attempt1Part - (broken ? options.breakPenalty : 0))
+            return r.indices.map { t in
+                guard t > 0 else { return r[0] }
+                let shaped = shapedSecondTurnReward(r1: r[t - 1], r2: r[t], shaping: options.shaping, alpha: options.alpha)
+                let earlierPart = options.turn2StateBaseline && options.shaping == .progress ? -options.alpha * r[t - 1] : 0
+                let broken = r[t - 1] >= correctThreshold && r[t] < correctThreshold
+                return shaped - earlierPart - (broken ? options.breakPenalty : 0)
+            }
         case .singleTurn:
-            return (r1, 0)
+            return r.indices.map { $0 == 0 ? r[0] : 0 }
         }
     }
 
     /// The KL weight of each turn: Stage I (β2, β1); Stage II (β1, β1); single-turn (β1, 0).
     public static func klWeights(stage: TrainingStage, options: ObjectiveOptions) -> (turn1: Float, turn2: Float) {
+        (klWeight(stage: stage, turn: 1, attempts: 2, options: options),
+         klWeight(stage: stage, turn: 2, attempts: 2, options: options))
+    }
+
+    /// The KL weight of attempt `turn` (1-based) of `attempts`: in Stage I β2 for every attempt
+    /// before the last (kept near the reference, as the paper keeps attempt 1) and β1 for the last;
+    /// β1 for all in Stage II; single-turn β1 for attempt 1 and nothing after it.
+    public static func klWeight(stage: TrainingStage, turn: Int, attempts: Int, options: ObjectiveOptions) -> Float {
         switch stage {
-        case .stageI: return (options.beta2, options.beta1)
-        case .stageII: return (options.beta1, options.beta1)
-        case .singleTurn: return (options.beta1, 0)
+        case .stageI: return turn < attempts ? options.beta2 : options.beta1
+        case .stageII: return options.beta1
+        case .singleTurn: return turn == 1 ? options.beta1 : 0
         }
     }
 
@@ -178,7 +200,7 @@ public enum SCoReObjective {
     public static func turnLabels(targetSegments: [Int]) throws -> [UInt8] {
         try targetSegments.enumerated().map { position, segment in
             if segment == -1 { return 0 }
-            guard let turn = SelfCorrectionExchange.Segment(rawValue: segment)?.turn else {
+            guard let turn = SelfCorrectionExchange.turn(ofSegment: segment) else {
                 throw ScoreError.invalidArgument(
                     "position \(position) targets segment \(segment); an episode trains its attempts only")
             }

@@ -64,6 +64,12 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     /// second attempt is credited for what it adds to its own first attempt. A step then has
     /// prompts × k × m episodes. Single-turn steps sample one attempt per sample whatever m.
     public var secondAttemptsPerFirst: Int = 1
+    /// Attempts per episode in the two-attempt stages (2 ... `Transformer.maximumAttempts`): attempt
+    /// k + 1 follows the instruction after attempt k, over the whole conversation. With more than
+    /// two, Stage I keeps every attempt before the last near the reference (β2) and rewards the last;
+    /// Stage II rewards attempt 1 and shapes each later attempt by its progress over the one before
+    /// (see `SCoReObjective.turnReturns`). More than two needs `secondAttemptsPerFirst` = 1.
+    public var attempts: Int = 2
     /// Sampling temperature of both attempts during training.
     public var temperature: Float = 1
     /// A different temperature for attempt 1 of two-attempt steps (nil: `temperature`). Below 1
@@ -122,7 +128,7 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case promptsPerStep, samplesPerPrompt, secondAttemptsPerFirst, temperature, firstAttemptTemperature, maxNewTokens
+        case promptsPerStep, samplesPerPrompt, secondAttemptsPerFirst, attempts, temperature, firstAttemptTemperature, maxNewTokens
         case adamW, gradientClipNorm, objective, plan, seed, microBatch, memoryBudget, lora
     }
     /// Keys only states of earlier versions wrote.
@@ -136,6 +142,7 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
         samplesPerPrompt = try c.decodeIfPresent(Int.self, forKey: .samplesPerPrompt) ?? d.samplesPerPrompt
         secondAttemptsPerFirst = try c.decodeIfPresent(Int.self, forKey: .secondAttemptsPerFirst)
             ?? d.secondAttemptsPerFirst
+        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? d.attempts
         temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? d.temperature
         firstAttemptTemperature = try c.decodeIfPresent(Float.self, forKey: .firstAttemptTemperature)
         maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? d.maxNewTokens
@@ -159,6 +166,14 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
             throw ScoreError.invalidArgument(
                 "SCoRe: promptsPerStep (1...\(1 << 20)), samplesPerPrompt (1...\(1 << 16)) and secondAttemptsPerFirst "
                 + "(1...\(1 << 10)) are out of range (got \(promptsPerStep), \(samplesPerPrompt), \(secondAttemptsPerFirst))")
+        }
+        guard (2...Transformer.maximumAttempts).contains(attempts) else {
+            throw ScoreError.invalidArgument(
+                "SCoRe: attempts must be in 2...\(Transformer.maximumAttempts) (got \(attempts))")
+        }
+        guard attempts == 2 || secondAttemptsPerFirst == 1 else {
+            throw ScoreError.invalidArgument(
+                "SCoRe: several second attempts per first (\(secondAttemptsPerFirst)) need attempts = 2 (got \(attempts))")
         }
         guard maxNewTokens <= 1 << 24 else {
             throw ScoreError.invalidArgument("SCoRe: maxNewTokens must be at most \(1 << 24) (got \(maxNewTokens))")

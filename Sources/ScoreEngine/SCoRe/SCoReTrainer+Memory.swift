@@ -3,7 +3,7 @@
 extension SCoReTrainer {
     /// Longest episode a step on prompts of `longestPrompt` tokens can produce.
     func longestEpisode(longestPrompt: Int) -> Int {
-        format.longestEpisode(promptLength: longestPrompt, maxNewTokens: options.maxNewTokens)
+        format.longestEpisode(promptLength: longestPrompt, maxNewTokens: options.maxNewTokens, attempts: options.attempts)
     }
 
     /// Prompts sampled at once: as many as keep their rollout within the memory budget (at least 1).

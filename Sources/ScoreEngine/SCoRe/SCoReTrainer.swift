@@ -7,10 +7,12 @@ public struct SCoReStepStats: Codable, Sendable {
     public var step: Int
     public var stage: TrainingStage
     /// Acc@t1, Acc@t2, Δ, Δi→c, Δc→i, edit distance, reward statistics... of this step's rollouts
-    /// (in single-turn steps there is no second attempt and turn-2 figures repeat turn 1).
+    /// (in single-turn steps there is no second attempt and turn-2 figures repeat turn 1; with more
+    /// than two attempts, "turn 2" is the last attempt).
     public var metrics: SelfCorrectionMetrics
     public var loss: Float
-    /// Summed KL per episode for each turn (k1/k3 estimator as configured), averaged over episodes.
+    /// Summed KL per episode for turn 1 and for the turns after it (k1/k3 estimator as configured),
+    /// averaged over episodes.
     public var klTurn1: Float
     public var klTurn2: Float
     public var meanAdvantageTurn1: Float
@@ -213,7 +215,7 @@ public final class SCoReTrainer {
         let scores = try format.score(episodes, problems: chosen, verifier: verifier)
         try progress?(.verify, episodes.count, episodes.count)
         var credit = try EpisodeCredit(
-            rewards1: scores.rewards1, rewards2: stage == .singleTurn ? scores.rewards1.map { _ in 0 } : scores.rewards2,
+            rewards: stage == .singleTurn ? [scores.rewards1, scores.rewards1.map { _ in 0 }] : scores.byTurn,
             groups: episodes.map(\.group), firstAttempts: episodes.map(\.firstAttempt), stage: stage,
             options: options.objective)
         if stage != .singleTurn, options.tempersFirstAttempts { credit = credit.withoutTurn1PolicyGradient() }
@@ -257,8 +259,8 @@ public final class SCoReTrainer {
         pending = Pending(stats: stats, generator: draw, start: startTime, tokens: tokens)
     }
 
-    /// Both attempts of `samplesPerPrompt` first attempts per prompt (each continued
-    /// `secondAttemptsPerFirst` times), sampled a chunk of prompts at a time so that one chunk's KV
+    /// Every attempt of `samplesPerPrompt` first attempts per prompt (each continued
+    /// `secondAttemptsPerFirst` times; `attempts` per episode), sampled a chunk of prompts at a time so that one chunk's KV
     /// cache stays within the memory budget; episode groups index `prompts`, first attempts are
     /// numbered across the batch.
     private func sampleEpisodes(prompts: [[Int]], stage: TrainingStage,
@@ -274,7 +276,7 @@ public final class SCoReTrainer {
             let end = min(prompts.count, start + chunk)
             var part = try policy.rollout(
                 prompts: Array(prompts[start..<end]), samplesPerPrompt: k, secondAttempts: options.secondAttemptsPerFirst,
-                format: format, turn1: stage == .singleTurn ? sampling : first, turn2: stage == .singleTurn ? nil : sampling,
+                attempts: options.attempts, format: format, turn1: stage == .singleTurn ? sampling : first, turn2: stage == .singleTurn ? nil : sampling,
                 generator: &generator)
             for i in part.indices {
                 part[i].group += start

@@ -2,18 +2,26 @@
 /// instruction, attempt 2 — built in one place for rollouts, the SFT baselines, the base's data
 /// and the C API's supervised step, and read back by turn (`Segment.turn`) by the objective.
 public enum SelfCorrectionExchange {
-    /// The segments in order; the raw value is the segment's index in the sequence.
+    /// The segments in order; the raw value is the segment's index in the sequence. Exchanges of
+    /// more attempts go on alternating: segment 2k − 1 is attempt k, the even ones are context.
     public enum Segment: Int, CaseIterable, Sendable {
         case prompt, attempt1, instruction, attempt2
 
         /// The turn whose tokens the segment holds (1 or 2); nil for context.
-        public var turn: UInt8? {
-            switch self {
-            case .attempt1: return 1
-            case .attempt2: return 2
-            case .prompt, .instruction: return nil
-            }
-        }
+        public var turn: UInt8? { SelfCorrectionExchange.turn(ofSegment: rawValue) }
+    }
+
+    /// The turn (attempt number) of the segment at `index` of an exchange of any number of
+    /// attempts; nil for context (prompt, instructions) and for indices no exchange has.
+    public static func turn(ofSegment index: Int) -> UInt8? {
+        guard index % 2 == 1, index < 2 * Int(UInt8.max) else { return nil }
+        return UInt8((index + 1) / 2)
+    }
+
+    /// The two segments an attempt after the second adds: its instruction (context) and the
+    /// attempt (trained).
+    public static func laterSegments(instruction: [Int], attempt: [Int]) -> [SequenceBatch.Segment] {
+        [SequenceBatch.Segment(tokens: instruction, trained: false), SequenceBatch.Segment(tokens: attempt, trained: true)]
     }
 
     /// Which attempts carry loss.

@@ -27,22 +27,10 @@ extension Transformer {
         correct.reserveCapacity(problems.count)
         for start in stride(from: 0, to: problems.count, by: batchSize) {
             let range = start..<min(problems.count, start + batchSize)
-            let (cache, first) = try sampleFirstAttempts(
-                prompts: Array(prompts[range]), samplesPerPrompt: 1, format: format, turn1: greedy,
-                turn2: attempts > 1 ? greedy : nil, laterAttempts: attempts - 1, generator: &generator)
-            var conversation = first.map { [$0] }
-            var latest = first
-            for _ in 1..<attempts {
-                let next = try sampleSecondAttempts(slots: Array(latest.indices), after: latest, cache: cache,
-                                                    format: format, turn2: greedy, generator: &generator)
-                for slot in latest.indices {
-                    guard let attempt = next[slot]?.attempt else {
-                        throw ScoreError.invalidArgument("slot \(slot) was not continued")
-                    }
-                    latest[slot] = attempt
-                    conversation[slot].append(attempt)
-                }
-            }
+            let episodes = try rollout(prompts: Array(prompts[range]), samplesPerPrompt: 1, attempts: max(2, attempts),
+                                       format: format, turn1: greedy, turn2: attempts > 1 ? greedy : nil,
+                                       generator: &generator)
+            let conversation = episodes.map(\.attempts)
             var items = [VerifierItem]()
             for (slot, problem) in zip(conversation.indices, problems[range]) {
                 let texts = try conversation[slot].map { try format.text(of: $0.tokens) }

@@ -3,20 +3,25 @@
 /// attempt 1 and the instruction appended, so no prefix is recomputed.
 extension Transformer {
     /// Samples `samplesPerPrompt` first attempts per prompt and `secondAttempts` second attempts of
-    /// each. `turn2 == nil` gives single-attempt episodes (one per first attempt). Episodes come out
-    /// grouped by prompt, then by first attempt: prompt p's are p·k·m ..< (p+1)·k·m, and episode e
-    /// continues first attempt e / m (`Episode.firstAttempt`).
+    /// each; with `attempts` > 2 each episode goes on to attempt 3, 4, … (each after the instruction
+    /// again, sampled with `turn2`). `turn2 == nil` gives single-attempt episodes (one per first
+    /// attempt). Episodes come out grouped by prompt, then by first attempt: prompt p's are
+    /// p·k·m ..< (p+1)·k·m, and episode e continues first attempt e / m (`Episode.firstAttempt`).
     public func rollout(
-        prompts: [[Int]], samplesPerPrompt k: Int, secondAttempts: Int = 1, format: SelfCorrectionFormat,
-        turn1: SamplingOptions, turn2: SamplingOptions?, generator: inout RandomGenerator
+        prompts: [[Int]], samplesPerPrompt k: Int, secondAttempts: Int = 1, attempts: Int = 2,
+        format: SelfCorrectionFormat, turn1: SamplingOptions, turn2: SamplingOptions?, generator: inout RandomGenerator
     ) throws -> [Episode] {
         guard !prompts.isEmpty else { return [] }
         guard secondAttempts >= 1 else {
             throw ScoreError.invalidArgument("second attempts per first attempt must be at least 1 (got \(secondAttempts))")
         }
+        guard (2...Self.maximumAttempts).contains(attempts) else {
+            throw ScoreError.invalidArgument("attempts must be in 2...\(Self.maximumAttempts) (got \(attempts))")
+        }
         let m = turn2 == nil ? 1 : secondAttempts
         let (cache, first) = try sampleFirstAttempts(prompts: prompts, samplesPerPrompt: k, copies: m, format: format,
-                                                     turn1: turn1, turn2: turn2, generator: &generator)
+                                                     turn1: turn1, turn2: turn2, laterAttempts: attempts - 1,
+                                                     generator: &generator)
         var episodes = first.indices.map {
             Episode(group: $0 / (k * m), firstAttempt: $0 / m, prompt: prompts[$0 / (k * m)], attempt1: first[$0],
                     instruction: [], attempt2: nil)
@@ -24,9 +29,20 @@ extension Transformer {
         guard let turn2 else { return episodes }
         let second = try sampleSecondAttempts(slots: Array(first.indices), after: first, cache: cache, format: format,
                                               turn2: turn2, generator: &generator)
+        var latest = first
         for slot in episodes.indices {
             episodes[slot].instruction = second[slot]?.instruction ?? []
             episodes[slot].attempt2 = second[slot]?.attempt
+            if let attempt = second[slot]?.attempt { latest[slot] = attempt }
+        }
+        for _ in 2..<attempts {
+            let next = try sampleSecondAttempts(slots: Array(latest.indices), after: latest, cache: cache, format: format,
+                                                turn2: turn2, generator: &generator)
+            for slot in episodes.indices {
+                guard let followUp = next[slot] else { throw ScoreError.invalidArgument("slot \(slot) was not continued") }
+                episodes[slot].later.append(Episode.FollowUp(instruction: followUp.instruction, attempt: followUp.attempt))
+                latest[slot] = followUp.attempt
+            }
         }
         return episodes
     }
@@ -89,6 +105,7 @@ extension Transformer {
 
     /// Attempt 2 on `slots` of a cache left by `sampleFirstAttempts` (`first` is indexed by slot):
     /// appends each slot's last attempt-1 token (not cached yet) and the instruction, then samples.
+    /// Given each slot's latest attempt as `first`, the same samples the attempt after it.
     /// Returns, per revised slot, the instruction tokens and attempt 2; other slots are untouched.
     func sampleSecondAttempts(
         slots: [Int], after first: [Generation], cache: KVCache, format: SelfCorrectionFormat,

@@ -80,8 +80,8 @@ extern "C" {
    Tests/CABI/abi_check.sh compares the declared functions and the struct sizes with a committed
    baseline. */
 #define SCORE_VERSION_MAJOR 0
-#define SCORE_VERSION_MINOR 2
-#define SCORE_VERSION_PATCH 2
+#define SCORE_VERSION_MINOR 3
+#define SCORE_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as score_version_number() returns it. */
 #define SCORE_VERSION_NUMBER (SCORE_VERSION_MAJOR * 10000 + SCORE_VERSION_MINOR * 100 + SCORE_VERSION_PATCH)
 
@@ -333,20 +333,26 @@ SCORE_API score_status score_generate(score_policy *policy, const char *prompt,
 
 typedef struct score_correct_options {
     uint32_t struct_size;      /* sizeof(score_correct_options) */
-    float temperature;         /* both attempts; 0 (default) = greedy */
-    int32_t max_new_tokens;    /* per attempt, >= 1; default 16. Prompt, both attempts and the
-                                  instruction must fit in the model's max_seq_len. */
+    float temperature;         /* every attempt; 0 (default) = greedy */
+    int32_t max_new_tokens;    /* per attempt, >= 1; default 16. Prompt, every attempt and the
+                                  instructions must fit in the model's max_seq_len. */
     uint64_t seed;             /* default 0 */
-    /* Gated mode: when true, attempt 2 is generated only if attempt 1's confidence is below
+    /* Gated mode: when true, attempt k + 1 is generated only if attempt k's confidence is below
        gate_threshold (un-gated revision of a confident answer mostly adds noise). Default false. */
     bool gated;
     float gate_threshold;      /* in [0, 1] (checked only when gated); default 0.9 */
     int32_t confidence;        /* SCORE_CONFIDENCE_*; default SCORE_CONFIDENCE_MEAN_PROBABILITY */
+    /* Attempts at most, 1...SCORE_MAX_ATTEMPTS; default 2. Attempt k + 1 follows the instruction
+       after attempt k over the whole conversation; 1 answers without revising. */
+    int32_t attempts;
 } score_correct_options;
+
+/* The most attempts one self-correction or training episode may have. */
+#define SCORE_MAX_ATTEMPTS 16
 
 SCORE_API void score_correct_options_init(score_correct_options *options);
 
-/* Both attempts of one self-correction. Owned by the library: every pointer inside stays valid
+/* The attempts of one self-correction. Owned by the library: every pointer inside stays valid
    until score_correction_free. */
 typedef struct score_correction {
     const char *attempt1;          /* text of attempt 1, without the closing token */
@@ -360,10 +366,13 @@ typedef struct score_correction {
     size_t count2;                 /* 0 when not revised */
     float confidence;              /* of attempt 1, in [0, 1] */
     bool revised;                  /* attempt 2 was generated */
+    int32_t attempt_count;         /* attempts generated, 1...options->attempts */
+    const char *const *attempts;   /* their texts, attempt_count of them; final_text is the last */
 } score_correction;
 
-/* Two-turn self-correction: attempt 1, then the instruction, then attempt 2 continuing from
-   attempt 1's cache. `options` may be NULL. On success *out owns the result. */
+/* Self-correction: attempt 1, then the instruction and attempt 2 continuing from attempt 1's
+   cache, and so on up to options->attempts (default 2). `options` may be NULL. On success *out
+   owns the result. */
 SCORE_API score_status score_self_correct(score_policy *policy, const char *prompt,
                                           const score_correct_options *options, score_correction **out);
 
@@ -391,8 +400,8 @@ typedef struct score_verify_item {
     const char *prompt;        /* the problem as the host gave it */
     const char *response;      /* the attempt's text */
     const char *reference;     /* the reference answer the host gave with the prompt */
-    int32_t turn;              /* 1 or 2 */
-    const char *first_attempt; /* attempt 1's text when turn == 2; NULL on turn 1 */
+    int32_t turn;              /* the attempt's number: 1, 2 (or more when training on more attempts) */
+    const char *first_attempt; /* attempt 1's text from turn 2 on; NULL on turn 1 */
 } score_verify_item;
 
 /* Scores `count` items at once, writing one finite reward per item to rewards[0..count-1]
@@ -463,8 +472,8 @@ typedef struct score_trainer_options {
     int32_t stage_ii_steps;    /* default 150 */
     int32_t rounds;            /* >= 1; more than 1 interleaves the stages; default 1 */
     int32_t single_turn_steps; /* for SCORE_PLAN_SINGLE_TURN (checked only then); default 300 */
-    float beta1;               /* KL weight of turn 2 in Stage I, of both turns in Stage II; 0.01 */
-    float beta2;               /* KL weight of turn 1 in Stage I; 1.0 */
+    float beta1;               /* KL weight of the last attempt in Stage I, of all in Stage II; 0.01 */
+    float beta2;               /* KL weight in Stage I of the attempts before the last; 1.0 */
     float alpha;               /* Stage II shaping scale; 10 */
     int32_t shaping;           /* SCORE_SHAPING_*; default PROGRESS */
     int32_t kl_estimator;      /* SCORE_KL_*; default K3 */
@@ -504,6 +513,12 @@ typedef struct score_trainer_options {
        attempt's baseline is the other second attempts of the same first attempt (a per-state
        baseline), and a step has prompts x samples_per_prompt x second_attempts episodes. */
     int32_t second_attempts;
+    /* Attempts per training episode, 2...SCORE_MAX_ATTEMPTS; default 2. With more, Stage I keeps
+       every attempt before the last near the reference (beta2) and rewards the last; Stage II
+       rewards attempt 1 and shapes each later attempt's reward by its progress over the attempt
+       before it; the step's "t2" statistics are the last attempt's. More than 2 needs
+       second_attempts = 1. */
+    int32_t attempts;
 } score_trainer_options;
 
 SCORE_API void score_trainer_options_init(score_trainer_options *options);

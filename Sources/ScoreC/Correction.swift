@@ -9,6 +9,7 @@ final class Correction {
     private var strings: [UnsafeMutablePointer<CChar>] = []
     private var tokenArrays: [UnsafeMutableBufferPointer<Int32>] = []
     private var floatArrays: [UnsafeMutableBufferPointer<Float>] = []
+    private var textArrays: [UnsafeMutableBufferPointer<UnsafePointer<CChar>?>] = []
 
     init(_ correction: SelfCorrection, format: SelfCorrectionFormat) throws {
         result = .allocate(capacity: 1)
@@ -28,12 +29,21 @@ final class Correction {
         }
         result.pointee.confidence = correction.confidence
         result.pointee.revised = correction.revised
+        let later = try correction.later.map { try text(try format.text(of: $0.tokens)) }
+        let all = [attempt1] + (attempt2.map { [$0] } ?? []) + later
+        let texts = UnsafeMutableBufferPointer<UnsafePointer<CChar>?>.allocate(capacity: all.count)
+        for (i, value) in all.enumerated() { texts[i] = UnsafePointer(value) }
+        textArrays.append(texts)
+        result.pointee.attempt_count = Int32(all.count)
+        result.pointee.attempts = UnsafePointer(texts.baseAddress)
+        if let last = all.last { result.pointee.final_text = UnsafePointer(last) }
     }
 
     deinit {
         strings.forEach { Foundation.free($0) }
         tokenArrays.forEach { $0.deallocate() }
         floatArrays.forEach { $0.deallocate() }
+        textArrays.forEach { $0.deallocate() }
         result.deallocate()
     }
 
@@ -81,7 +91,7 @@ public func scoreCorrectOptionsInit(_ options: UnsafeMutablePointer<score_correc
         struct_size: UInt32(MemoryLayout<score_correct_options>.size), temperature: defaults.temperature,
         max_new_tokens: Int32(defaults.maxNewTokens), seed: defaults.seed, gated: defaults.gate != nil,
         gate_threshold: defaults.gate ?? SelfCorrectOptions.defaultGateThreshold,
-        confidence: SCORE_CONFIDENCE_MEAN_PROBABILITY)
+        confidence: SCORE_CONFIDENCE_MEAN_PROBABILITY, attempts: Int32(defaults.attempts))
 }
 
 /// The engine's options for a score_correct_options (NULL: defaults).
@@ -101,8 +111,11 @@ private func selfCorrectOptions(_ options: UnsafePointer<score_correct_options>?
         }
     }
     guard o.max_new_tokens >= 1 else { throw APIFailure.invalid("max_new_tokens is \(o.max_new_tokens), expected >= 1") }
+    guard (1...Int32(SCORE_MAX_ATTEMPTS)).contains(o.attempts) else {
+        throw APIFailure.invalid("attempts is \(o.attempts), expected 1...\(SCORE_MAX_ATTEMPTS)")
+    }
     return SelfCorrectOptions(temperature: o.temperature, maxNewTokens: Int(o.max_new_tokens), seed: o.seed,
-                              gate: o.gated ? o.gate_threshold : nil, confidence: measure)
+                              attempts: Int(o.attempts), gate: o.gated ? o.gate_threshold : nil, confidence: measure)
 }
 
 @_cdecl("score_self_correct")

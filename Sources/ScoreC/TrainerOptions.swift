@@ -18,7 +18,7 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
         grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
         first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed,
         micro_batch: Int32(d.microBatch ?? -1), memory_budget: UInt64(d.memoryBudget), lora_rank: 0, lora_alpha: 0,
-        lora_targets: 0, second_attempts: Int32(d.secondAttemptsPerFirst))
+        lora_targets: 0, second_attempts: Int32(d.secondAttemptsPerFirst), attempts: Int32(d.attempts))
 }
 
 /// The engine's options for a score_trainer_options (NULL: defaults); every enum and range checked.
@@ -72,6 +72,7 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
         throw APIFailure.invalid("second_attempts is \(o.second_attempts), at most 64")
     }
     result.secondAttemptsPerFirst = Int(o.second_attempts)
+    result.attempts = Int(o.attempts)
     result.temperature = o.temperature
     if o.first_temperature.isNaN {
         throw APIFailure.invalid("first_temperature is NaN (use a negative value for 'same as temperature')")

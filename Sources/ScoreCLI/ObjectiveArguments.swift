@@ -4,8 +4,8 @@ import ScoreEngine
 
 /// The objective's switches, shared by the commands that run SCoRe.
 struct ObjectiveArguments: ParsableArguments {
-    @Option(help: "β1 (KL weight of turn 2 in Stage I, of both turns in Stage II).") var beta1: Float = 0.01
-    @Option(help: "β2 (KL weight of turn 1 in Stage I).") var beta2: Float = 1.0
+    @Option(help: "β1 (KL weight of the last attempt in Stage I, of every attempt in Stage II).") var beta1: Float = 0.01
+    @Option(help: "β2 (KL weight in Stage I of every attempt before the last: turn 1 of two).") var beta2: Float = 1.0
     @Option(help: "α (Stage II reward shaping).") var alpha: Float = 10
     @Option(help: "Stage II reward shaping: progress, flip or none.") var shaping = "progress"
     @Option(help: "KL penalty: k3 (reverse KL per token), k2 (forward per token), k1-in-reward (forward KL of the turn, in the return: the paper's), k1 (no pull).")
@@ -17,6 +17,8 @@ struct ObjectiveArguments: ParsableArguments {
     var breakPenalty: Float = 0
     @Option(help: "Second attempts per first attempt; from 2 on, each is compared with its siblings (per-state baseline).")
     var secondAttempts = 1
+    @Option(help: "Attempts per training episode (2...\(Transformer.maximumAttempts)); attempt k + 1 follows the instruction after attempt k. Stage I keeps every attempt before the last near the reference, Stage II shapes each by its progress over the one before.")
+    var attempts = 2
     @Option(help: "Temperature of attempt 1 in two-attempt steps (default: the training temperature); when it differs, turn 1's policy-gradient term is masked (its samples are not the policy's own).")
     var firstTemperature: Float?
 
@@ -24,6 +26,12 @@ struct ObjectiveArguments: ParsableArguments {
     func validate() throws {
         try objective().validate()
         guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1 (got \(secondAttempts))") }
+        guard (2...Transformer.maximumAttempts).contains(attempts) else {
+            throw ValidationError("--attempts must be in 2...\(Transformer.maximumAttempts) (got \(attempts))")
+        }
+        guard attempts == 2 || secondAttempts == 1 else {
+            throw ValidationError("--second-attempts above 1 needs --attempts 2")
+        }
         if let firstTemperature, !(firstTemperature.isFinite && firstTemperature >= 0) {
             throw ValidationError("--first-temperature must be finite and >= 0 (got \(firstTemperature))")
         }
@@ -38,11 +46,12 @@ struct ObjectiveArguments: ParsableArguments {
                          turn2StateBaseline: turn2StateBaseline, breakPenalty: breakPenalty)
     }
 
-    /// Sets the objective, the second attempts per first attempt and the first-attempt temperature
-    /// of `options`.
+    /// Sets the objective, the second attempts per first attempt, the attempts per episode and the
+    /// first-attempt temperature of `options`.
     func apply(to options: inout SCoReOptions) throws {
         options.objective = try objective()
         options.secondAttemptsPerFirst = secondAttempts
+        options.attempts = attempts
         options.firstAttemptTemperature = firstTemperature
     }
 

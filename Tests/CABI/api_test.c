@@ -248,6 +248,18 @@ static score_policy *make_policy(uint64_t seed) {
     return policy;
 }
 
+/* The tiny policy with a short instruction ("Fix?"), so that three attempts fit its context. */
+static score_policy *make_short_instruction_policy(uint64_t seed) {
+    score_model_config config = tiny_config();
+    score_policy_options options;
+    score_policy_options_init(&options);
+    options.instruction = "Fix?";
+    score_policy *policy = NULL;
+    score_status status = score_policy_create(&config, seed, &options, &policy);
+    CHECK(status == SCORE_OK && policy != NULL, "score_policy_create(tiny, \"Fix?\"): %s", score_last_error());
+    return policy;
+}
+
 /* The logits of a fixed probe sequence: equal snapshots mean equal weights, to the bit. */
 static const int32_t probe[] = {256, 259, '1', '2', '+', '3', '4', '=', 261, 260, '4', '6'};
 enum { PROBE_COUNT = sizeof probe / sizeof probe[0], PROBE_FLOATS = PROBE_COUNT * VOCAB };
@@ -349,7 +361,7 @@ typedef struct verifier_log {
     const char *const *references; /* references[i]; NULL pointers skip that check */
     size_t count;
     int calls;
-    size_t items_t1, items_t2, correct_t1, correct_t2;
+    size_t items_t1, items_t2, items_later, correct_t1, correct_t2;
     double reward_sum_t1;
     int malformed;
 } verifier_log;
@@ -367,7 +379,7 @@ static score_status hash_verifier(const score_verify_item *items, size_t count, 
     log->calls++;
     for (size_t i = 0; i < count; i++) {
         const score_verify_item *item = &items[i];
-        bool ok = item->prompt && item->response && item->reference && (item->turn == 1 || item->turn == 2) &&
+        bool ok = item->prompt && item->response && item->reference && item->turn >= 1 && item->turn <= SCORE_MAX_ATTEMPTS &&
                   ((item->turn == 1) == (item->first_attempt == NULL));
         if (ok && log->prompts) {
             size_t j = 0;
@@ -381,9 +393,11 @@ static score_status hash_verifier(const score_verify_item *items, size_t count, 
             log->items_t1++;
             log->correct_t1 += reward >= 0.5f;
             log->reward_sum_t1 += reward;
-        } else {
+        } else if (item->turn == 2) {
             log->items_t2++;
             log->correct_t2 += reward >= 0.5f;
+        } else {
+            log->items_later++;
         }
     }
     return SCORE_OK;
@@ -514,7 +528,7 @@ static void test_defaults(void) {
     memset(&k, 0x5A, sizeof k);
     score_correct_options_init(&k);
     CHECK(k.struct_size == sizeof k && k.temperature == 0 && k.max_new_tokens == 16 && k.seed == 0 && !k.gated &&
-              k.gate_threshold == 0.9f && k.confidence == SCORE_CONFIDENCE_MEAN_PROBABILITY,
+              k.gate_threshold == 0.9f && k.confidence == SCORE_CONFIDENCE_MEAN_PROBABILITY && k.attempts == 2,
           "score_correct_options_init defaults differ from the header (max_new_tokens %d, expected 16)",
           k.max_new_tokens);
 
@@ -527,7 +541,7 @@ static void test_defaults(void) {
               t.kl_estimator == SCORE_KL_K3 && t.baseline == SCORE_BASELINE_LEAVE_ONE_OUT &&
               t.learning_rate == 1e-4f && t.weight_decay == 0 && t.grad_clip == 1 && t.samples_per_prompt == 4 &&
               t.temperature == 1 && t.first_temperature == -1 && t.max_new_tokens == 8 && t.seed == 0 &&
-              t.second_attempts == 1,
+              t.second_attempts == 1 && t.attempts == 2,
           "score_trainer_options_init defaults differ from the header");
 }
 
@@ -939,16 +953,67 @@ static void check_correction(score_policy *policy, const score_correction *r, in
         CHECK(false, "%s: tokens1 do not detokenize: %s", what, score_last_error());
     score_free(text);
 
+    /* attempts lists every attempt's text; final_text is the last. */
+    CHECK(r->attempt_count == 1 + (r->revised ? 1 : 0) || (r->revised && r->attempt_count > 2),
+          "%s: %d attempts, revised %d", what, r->attempt_count, r->revised);
+    if (r->attempts && r->attempt_count >= 1) {
+        CHECK(r->attempts[0] == r->attempt1 && (!r->revised || r->attempts[1] == r->attempt2) &&
+                  r->final_text == r->attempts[r->attempt_count - 1],
+              "%s: attempts[] does not list attempt1, attempt2 and end with final_text", what);
+    } else {
+        CHECK(false, "%s: no attempts array", what);
+    }
     if (r->revised) {
         CHECK(r->attempt2 && r->tokens2 && r->logprobs2 && r->count2 >= 1 && r->count2 <= (size_t)max_new,
               "%s: revised but attempt 2 is incomplete", what);
-        CHECK(r->attempt2 && r->final_text && strcmp(r->final_text, r->attempt2) == 0,
+        CHECK(r->attempt_count > 2 || (r->attempt2 && r->final_text && strcmp(r->final_text, r->attempt2) == 0),
               "%s: revised but final_text is not attempt2", what);
     } else {
         CHECK(!r->attempt2 && !r->tokens2 && r->count2 == 0, "%s: not revised but attempt 2 is set", what);
         CHECK(r->attempt1 && r->final_text && strcmp(r->final_text, r->attempt1) == 0,
               "%s: not revised but final_text is not attempt1", what);
     }
+}
+
+/* attempts = 3 continues the two-attempt conversation (greedy: its first two attempts are the
+   two-attempt call's); attempts = 1 does not revise; a gate at 0 stops after attempt 1. */
+static void test_more_attempts(void) {
+    score_policy *policy = make_short_instruction_policy(27);
+    score_correct_options options;
+    score_correct_options_init(&options);
+    options.max_new_tokens = 8;
+    score_correction *two = NULL, *three = NULL, *one = NULL;
+    EXPECT(score_self_correct(policy, "12+34=", &options, &two), SCORE_OK);
+    options.attempts = 3;
+    EXPECT(score_self_correct(policy, "12+34=", &options, &three), SCORE_OK);
+    if (two && three) {
+        check_correction(policy, three, 8, "three attempts");
+        CHECK(two->attempt_count == 2 && three->attempt_count == 3, "attempt counts %d and %d", two->attempt_count,
+              three->attempt_count);
+        CHECK(strcmp(two->attempt1, three->attempt1) == 0 && three->attempt2 && strcmp(two->attempt2, three->attempt2) == 0,
+              "three attempts began \"%s\", \"%s\"; two gave \"%s\", \"%s\"", three->attempt1,
+              three->attempt2 ? three->attempt2 : "", two->attempt1, two->attempt2);
+        CHECK(three->attempt_count == 3 && strcmp(three->final_text, three->attempts[2]) == 0,
+              "the final text is not attempt 3");
+    }
+    options.attempts = 1;
+    if (EXPECT(score_self_correct(policy, "12+34=", &options, &one), SCORE_OK) && one) {
+        check_correction(policy, one, 8, "one attempt");
+        CHECK(!one->revised && one->attempt_count == 1, "one attempt: revised %d, %d attempts", one->revised,
+              one->attempt_count);
+    }
+    score_correction_free(one), score_correction_free(two), score_correction_free(three);
+    options.attempts = 3;
+    options.gated = true;
+    options.gate_threshold = 0;
+    one = NULL;
+    if (EXPECT(score_self_correct(policy, "12+34=", &options, &one), SCORE_OK) && one)
+        CHECK(one->attempt_count == 1, "gated at 0 with 3 attempts allowed: %d made", one->attempt_count);
+    score_correction_free(one);
+    /* Every attempt must fit the context, gated or not: refused before anything is generated. */
+    options.attempts = SCORE_MAX_ATTEMPTS;
+    EXPECT_MSG(score_self_correct(policy, "12+34=", &options, &one), SCORE_ERR_INVALID_ARGUMENT, "context");
+    score_policy_free(policy);
 }
 
 static void test_majority_vote(score_policy *policy) {
@@ -1002,7 +1067,7 @@ static void test_self_correct(score_policy *policy) {
         bad.struct_size = bad_sizes[i];
         EXPECT_MSG(score_self_correct(policy, "1+1=", &bad, &r), SCORE_ERR_INVALID_ARGUMENT, "struct");
     }
-    for (int which = 0; which < 9; which++) {
+    for (int which = 0; which < 11; which++) {
         score_correct_options bad = options;
         const char *keyword = NULL, *name = "";
         switch (which) {
@@ -1015,6 +1080,8 @@ static void test_self_correct(score_policy *policy) {
         case 6: SET(bad, confidence, 3); keyword = "confidence"; break;
         case 7: SET(bad, confidence, -1); keyword = "confidence"; break;
         case 8: SET(bad, max_new_tokens, -1); break;
+        case 9: SET(bad, attempts, 0); keyword = "attempts"; break;
+        case 10: SET(bad, attempts, SCORE_MAX_ATTEMPTS + 1); keyword = "attempts"; break;
         }
         score_status status = (prime_last_error(), score_self_correct(policy, "1+1=", &bad, &r));
         char what[128];
@@ -1246,7 +1313,7 @@ static void test_trainer_create(void) {
         EXPECT_MSG(score_trainer_create(policy, &bad, &trainer), SCORE_ERR_INVALID_ARGUMENT, "struct");
     }
     /* One unknown enum value or out-of-range number per case. */
-    for (int which = 0; which < 33; which++) {
+    for (int which = 0; which < 36; which++) {
         score_trainer_options bad = options;
         const char *keyword = NULL, *name = "";
         switch (which) {
@@ -1283,6 +1350,9 @@ static void test_trainer_create(void) {
         case 30: SET(bad, samples_per_prompt, -4); break;
         case 31: SET(bad, second_attempts, 0); keyword = "secondAttempts"; break;
         case 32: SET(bad, second_attempts, 65); keyword = "second_attempts"; break;
+        case 33: SET(bad, attempts, 1); keyword = "attempts"; break;
+        case 34: SET(bad, attempts, SCORE_MAX_ATTEMPTS + 1); keyword = "attempts"; break;
+        case 35: bad.second_attempts = 2; SET(bad, attempts, 3); keyword = "attempts"; break;
         }
         trainer = NULL;
         score_status status = (prime_last_error(), score_trainer_create(policy, &bad, &trainer));
@@ -2358,6 +2428,30 @@ static void test_second_attempts(void) {
     score_policy_free(policy);
 }
 
+/* attempts = 3 in training: the verifier sees every episode's three attempts (the third as turn 3,
+   with attempt 1 as first_attempt), the step trains; the statistics' "t2" is the last attempt. */
+static void test_training_attempts(void) {
+    score_policy *policy = make_short_instruction_policy(26);
+    score_trainer_options options = small_trainer_options();
+    options.attempts = 3;
+    score_trainer *trainer = make_trainer(policy, &options);
+    verifier_log log;
+    verifier_log_reset(&log, prompts_a, references_a, 2);
+    EXPECT(score_trainer_set_verifier(trainer, hash_verifier, &log), SCORE_OK);
+    score_step_stats stats = {.struct_size = sizeof stats};
+    if (EXPECT(score_trainer_step(trainer, prompts_a, references_a, 2, &stats), SCORE_OK)) {
+        const size_t episodes = 2 * (size_t)options.samples_per_prompt;
+        CHECK(stats.episodes == (int32_t)episodes && log.items_t1 == episodes && log.items_t2 == episodes &&
+                  log.items_later == episodes && log.malformed == 0,
+              "episodes %d, verified %zu + %zu + %zu items (%d malformed), expected %zu each", stats.episodes,
+              log.items_t1, log.items_t2, log.items_later, log.malformed, episodes);
+        CHECK(stats.grad_norm > 0 && isfinite(stats.loss), "three-attempt step: grad norm %g, loss %g", stats.grad_norm,
+              stats.loss);
+    }
+    score_trainer_free(trainer);
+    score_policy_free(policy);
+}
+
 /* What a verifier that calls back into the library saw. */
 typedef struct {
     score_trainer *trainer;
@@ -2458,6 +2552,7 @@ int main(void) {
     RUN(test_logits(policy));
     RUN(test_generate(policy));
     RUN(test_self_correct(policy));
+    RUN(test_more_attempts());
     RUN(test_majority_vote(policy));
     RUN(test_policy_files(policy));
     RUN(test_model_folders_and_chat_templates());
@@ -2473,6 +2568,7 @@ int main(void) {
     RUN(test_lora());
     RUN(test_memory_refusal());
     RUN(test_second_attempts());
+    RUN(test_training_attempts());
     RUN(test_exclusive_use());
     RUN(test_handles());
     score_policy_free(policy);

@@ -31,13 +31,16 @@ public enum ConfidenceMeasure: String, Codable, Sendable, CaseIterable {
 /// How `Transformer.selfCorrect` samples and when it revises.
 /// When decoded from JSON, missing keys take their default values.
 public struct SelfCorrectOptions: Codable, Sendable, Equatable {
-    /// Sampling temperature of both attempts; 0 means greedy (argmax, no random numbers).
+    /// Sampling temperature of every attempt; 0 means greedy (argmax, no random numbers).
     public var temperature: Float
     /// Upper bound on the tokens of each attempt (the end-of-turn token included).
     public var maxNewTokens: Int
-    /// Seed of the one random stream both attempts draw from.
+    /// Seed of the one random stream every attempt draws from.
     public var seed: UInt64
-    /// Confidence threshold: when set, attempt 2 is generated only for prompts whose attempt-1
+    /// Attempts at most (1 ... `Transformer.maximumAttempts`): attempt k + 1 follows the instruction
+    /// after attempt k over the whole conversation. 1 answers without revising.
+    public var attempts: Int
+    /// Confidence threshold: when set, attempt k + 1 is generated only for prompts whose attempt-k
     /// confidence is strictly below it (0 never revises, anything above 1 always does); nil
     /// always revises.
     public var gate: Float?
@@ -49,11 +52,12 @@ public struct SelfCorrectOptions: Codable, Sendable, Equatable {
     public static let defaultGateThreshold: Float = 0.9
 
     /// Creates options; every argument has the default shown (the C API's and Python's).
-    public init(temperature: Float = 0, maxNewTokens: Int = 16, seed: UInt64 = 0, gate: Float? = nil,
-                confidence: ConfidenceMeasure = .meanProbability) {
+    public init(temperature: Float = 0, maxNewTokens: Int = 16, seed: UInt64 = 0, attempts: Int = 2,
+                gate: Float? = nil, confidence: ConfidenceMeasure = .meanProbability) {
         self.temperature = temperature
         self.maxNewTokens = maxNewTokens
         self.seed = seed
+        self.attempts = attempts
         self.gate = gate
         self.confidence = confidence
     }
@@ -67,12 +71,16 @@ public struct SelfCorrectOptions: Codable, Sendable, Equatable {
         guard maxNewTokens >= 1 else {
             throw ScoreError.invalidArgument("self-correction maxNewTokens must be ≥ 1, got \(maxNewTokens)")
         }
+        guard (1...Transformer.maximumAttempts).contains(attempts) else {
+            throw ScoreError.invalidArgument(
+                "self-correction attempts must be in 1...\(Transformer.maximumAttempts), got \(attempts)")
+        }
         if let gate, !gate.isFinite {
             throw ScoreError.invalidArgument("self-correction gate must be a finite confidence threshold, got \(gate)")
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case temperature, maxNewTokens, seed, gate, confidence }
+    private enum CodingKeys: String, CodingKey { case temperature, maxNewTokens, seed, attempts, gate, confidence }
 
     /// Decodes options; a missing key takes its default value.
     public init(from decoder: Decoder) throws {
@@ -81,6 +89,7 @@ public struct SelfCorrectOptions: Codable, Sendable, Equatable {
         temperature = try container.decodeIfPresent(Float.self, forKey: .temperature) ?? defaults.temperature
         maxNewTokens = try container.decodeIfPresent(Int.self, forKey: .maxNewTokens) ?? defaults.maxNewTokens
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+        attempts = try container.decodeIfPresent(Int.self, forKey: .attempts) ?? defaults.attempts
         gate = try container.decodeIfPresent(Float.self, forKey: .gate)
         confidence = try container.decodeIfPresent(ConfidenceMeasure.self, forKey: .confidence) ?? defaults.confidence
     }
@@ -90,27 +99,33 @@ public struct SelfCorrectOptions: Codable, Sendable, Equatable {
 public struct SelfCorrection: Sendable, Equatable {
     /// Attempt 1 as sampled, with its per-token log-probs.
     public var attempt1: Generation
-    /// Attempt 2, nil when the gate judged attempt 1 confident enough.
+    /// Attempt 2, nil when the gate judged attempt 1 confident enough (or one attempt was asked).
     public var attempt2: Generation?
+    /// Attempts 3, 4, … (when more than two were asked and the gate let them through).
+    public var later: [Generation] = []
     /// Attempt 1's confidence under the options' measure, in [0, 1].
     public var confidence: Float
     /// The final answer's text, without its closing end-of-turn token.
     public var finalText: String
 
-    /// True when attempt 2 was generated (and is the final answer).
+    /// True when attempt 2 was generated.
     public var revised: Bool { attempt2 != nil }
 
-    /// The answer to use: attempt 2 when revised, else attempt 1.
-    public var final: Generation { attempt2 ?? attempt1 }
+    /// Every attempt generated, in order.
+    public var attempts: [Generation] { [attempt1] + (attempt2.map { [$0] } ?? []) + later }
+
+    /// The answer to use: the last attempt generated.
+    public var final: Generation { later.last ?? attempt2 ?? attempt1 }
 }
 
 /// Inference with self-correction: attempt 1 for every prompt, then — unless a confidence gate
-/// says attempt 1 is good enough — attempt 2 continuing from attempt 1's KV cache.
+/// says the latest attempt is good enough — the next, continuing from the KV cache, up to
+/// `options.attempts`.
 extension Transformer {
     /// Self-corrects every prompt (all batched in one cache, one slot each; chunk long lists to
-    /// bound memory). Returns one result per prompt, in order, and how many revisions the gate
-    /// skipped. Greedy options give exactly the episodes of a greedy `rollout` with one sample
-    /// per prompt.
+    /// bound memory). Returns one result per prompt, in order, and how many prompts the gate kept
+    /// from being revised at all. Greedy options give exactly the episodes of a greedy `rollout`
+    /// with one sample per prompt.
     public func selfCorrect(_ prompts: [String], format: SelfCorrectionFormat,
                             options: SelfCorrectOptions) throws -> (results: [SelfCorrection], skipped: Int) {
         try options.validate()
@@ -118,19 +133,34 @@ extension Transformer {
         let sampling = format.attemptSampling(temperature: options.temperature, maxNewTokens: options.maxNewTokens,
                                               seed: options.seed)
         var generator = RandomGenerator(seed: options.seed)
+        let revising = options.attempts > 1
         let (cache, first) = try sampleFirstAttempts(
             prompts: prompts.map(format.promptTokens), samplesPerPrompt: 1, format: format, turn1: sampling,
-            turn2: sampling, generator: &generator)
+            turn2: revising ? sampling : nil, laterAttempts: options.attempts - 1, generator: &generator)
         let confidences = first.map { options.confidence.confidence(of: $0.logProbs) }
-        let revise = first.indices.filter { slot in options.gate.map { confidences[slot] < $0 } ?? true }
-        let second = try sampleSecondAttempts(slots: revise, after: first, cache: cache, format: format,
-                                              turn2: sampling, generator: &generator)
+        func unsure(_ attempt: Generation) -> Bool {
+            options.gate.map { options.confidence.confidence(of: attempt.logProbs) < $0 } ?? true
+        }
+        let revise = revising ? first.indices.filter { unsure(first[$0]) } : []
+        var attempts = first.map { [$0] }
+        var active = revise
+        while !active.isEmpty {
+            let latest = attempts.map { $0[$0.count - 1] }
+            let next = try sampleSecondAttempts(slots: active, after: latest, cache: cache, format: format,
+                                                turn2: sampling, generator: &generator)
+            for slot in active {
+                guard let attempt = next[slot]?.attempt else { throw ScoreError.invalidArgument("slot \(slot) was not continued") }
+                attempts[slot].append(attempt)
+            }
+            active = active.filter { attempts[$0].count < options.attempts && unsure(attempts[$0][attempts[$0].count - 1]) }
+        }
         var results = [SelfCorrection]()
         results.reserveCapacity(first.count)
-        for (slot, attempt1) in first.enumerated() {
-            let attempt2 = second[slot]?.attempt
-            results.append(SelfCorrection(attempt1: attempt1, attempt2: attempt2, confidence: confidences[slot],
-                                          finalText: try format.text(of: (attempt2 ?? attempt1).tokens)))
+        for (slot, made) in attempts.enumerated() {
+            let last = made[made.count - 1]
+            results.append(SelfCorrection(attempt1: made[0], attempt2: made.count > 1 ? made[1] : nil,
+                                          later: Array(made.dropFirst(2)), confidence: confidences[slot],
+                                          finalText: try format.text(of: last.tokens)))
         }
         return (results, first.count - revise.count)
     }

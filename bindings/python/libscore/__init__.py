@@ -43,7 +43,7 @@ from .types import (
     VerifyItem,
 )
 
-__version__ = "0.2.2"
+__version__ = "0.3.0"
 
 
 def version() -> str:

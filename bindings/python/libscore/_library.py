@@ -14,7 +14,7 @@ from . import _structs as s
 from .errors import OK, LibraryNotFoundError, VersionMismatchError, error_for_status
 
 #: The library's major.minor these bindings are written against (SCORE_VERSION_MAJOR/MINOR).
-EXPECTED_VERSION = (0, 2)
+EXPECTED_VERSION = (0, 3)
 
 ENVIRONMENT_VARIABLE = "LIBSCORE_PATH"
 

@@ -110,6 +110,7 @@ class CorrectOptions(Structure):
         ("gated", c_bool),
         ("gate_threshold", c_float),
         ("confidence", c_int32),
+        ("attempts", c_int32),
     ]
 
 
@@ -128,6 +129,8 @@ class Correction(Structure):
         ("count2", c_size_t),
         ("confidence", c_float),
         ("revised", c_bool),
+        ("attempt_count", c_int32),
+        ("attempts", POINTER(c_char_p)),
     ]
 
 
@@ -174,6 +177,7 @@ class TrainerOptions(Structure):
         ("lora_alpha", c_float),
         ("lora_targets", c_uint32),
         ("second_attempts", c_int32),
+        ("attempts", c_int32),
     ]
 
 

@@ -294,19 +294,22 @@ class Policy(Closable):
     def self_correct(self, prompt: str, *, temperature: Optional[float] = None,
                      max_new_tokens: Optional[int] = None, seed: Optional[int] = None,
                      gated: Optional[bool] = None, gate_threshold: Optional[float] = None,
-                     confidence: Optional[str] = None) -> Correction:
-        """Two-attempt self-correction of ``prompt``; returns a :class:`Correction`.
+                     confidence: Optional[str] = None, attempts: Optional[int] = None) -> Correction:
+        """Self-correction of ``prompt``; returns a :class:`Correction`.
 
-        With ``gated=True`` attempt 2 is made only when attempt 1's confidence is below
-        ``gate_threshold``. ``confidence`` is "mean_probability" (default),
-        "minimum_probability" or "sequence_probability". None keeps the library's defaults.
+        ``attempts`` (1 to 16, default 2) bounds the attempts: attempt k + 1 follows the
+        instruction after attempt k over the whole conversation. With ``gated=True`` attempt k + 1
+        is made only when attempt k's confidence is below ``gate_threshold``. ``confidence`` is
+        "mean_probability" (default), "minimum_probability" or "sequence_probability". None keeps
+        the library's defaults.
         """
         encoded = _convert.text(prompt, "prompt")
         options = _structs.new(_structs.CorrectOptions)
         library().score_correct_options_init(byref(options))
         _convert.set_fields(options, dict(
             temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, gated=gated,
-            gate_threshold=gate_threshold, confidence=confidence), _CORRECT_FIELDS, "self_correct()")
+            gate_threshold=gate_threshold, confidence=confidence, attempts=attempts), _CORRECT_FIELDS,
+            "self_correct()")
         result = POINTER(_structs.Correction)()
         check(library().score_self_correct(self._pointer(), encoded, byref(options), byref(result)))
         try:
@@ -321,6 +324,7 @@ class Policy(Closable):
                 logprobs2=_convert.array_to_list(value.logprobs2, value.count2),
                 confidence=value.confidence,
                 revised=value.revised,
+                attempts=[_convert.decoded(value.attempts[i]) or "" for i in range(value.attempt_count)],
             )
         finally:
             library().score_correction_free(result)

@@ -132,7 +132,8 @@ class Trainer(Closable):
     and rollout caches), ``lora_rank`` (> 0 trains LoRA adapters on the frozen policy; the reference
     is then the base with adapters off), ``lora_alpha`` (default 2 x rank), ``lora_targets`` (names
     among "q", "k", "v", "o", "gate", "up", "down", default all), ``second_attempts`` (second attempts per first
-    attempt; from 2 on the turn-2 baseline is per first attempt).
+    attempt; from 2 on the turn-2 baseline is per first attempt), ``attempts`` (attempts per training
+    episode, 2 to 16, default 2; the step's "t2" statistics are the last attempt's).
 
     The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing
     the policy closes its trainers). Until :meth:`set_verifier` or :meth:`use_builtin_verifier`,

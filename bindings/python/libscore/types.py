@@ -44,10 +44,11 @@ class PolicyInfo:
 
 @dataclass(frozen=True)
 class Correction:
-    """Both attempts of one self-correction (:meth:`Policy.self_correct`).
+    """The attempts of one self-correction (:meth:`Policy.self_correct`).
 
     ``attempt2`` is None and ``tokens2``/``logprobs2`` are empty when ``revised`` is False.
-    Token lists include attempt's closing token; ``logprobs`` hold one log-prob per token.
+    ``attempts`` lists the text of every attempt made (``final_text`` is the last). Token lists
+    include attempt's closing token; ``logprobs`` hold one log-prob per token.
     """
 
     attempt1: str
@@ -59,13 +60,15 @@ class Correction:
     logprobs2: List[float]
     confidence: float
     revised: bool
+    attempts: List[str]
 
 
 @dataclass(frozen=True)
 class VerifyItem:
     """One attempt handed to a verifier: the prompt and reference as given, the attempt's text.
 
-    ``turn`` is 1 or 2; ``first_attempt`` holds attempt 1's text on turn 2, else None.
+    ``turn`` is the attempt's number (1, 2, or more when training on more attempts);
+    ``first_attempt`` holds attempt 1's text from turn 2 on, else None.
     """
 
     prompt: str

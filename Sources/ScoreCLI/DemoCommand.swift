@@ -44,6 +44,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Stage II: subtract λ from the turn-2 reward when a right first attempt was broken (not in the paper; default 0).")
     var breakPenalty: Float?
     @Option(help: "Built-in task: digits per operand, 2 (default) or 3 (harder: more carries).") var digits: Int?
+    @Option(help: "Attempts per episode the RL rows train on (default 2; the table still evaluates two; `score-cli eval --attempts N` on the saved score-model measures the rest).")
+    var attempts: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -87,6 +89,12 @@ struct DemoCommand: ParsableCommand {
         if let secondAttempts {
             guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1") }
             settings.rl.secondAttemptsPerFirst = secondAttempts
+        }
+        if let attempts {
+            guard (2...Transformer.maximumAttempts).contains(attempts) else {
+                throw ValidationError("--attempts must be in 2...\(Transformer.maximumAttempts) (got \(attempts))")
+            }
+            settings.rl.attempts = attempts
         }
         if let firstTemperature {
             guard firstTemperature.isFinite, firstTemperature >= 0 else {

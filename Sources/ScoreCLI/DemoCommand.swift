@@ -143,10 +143,11 @@ struct DemoCommand: ParsableCommand {
               + (baseOnly ? "and base-model/." : "accuracy.svg, base-model/ and score-model/."))
         if model == nil, !check, !baseOnly, demo.kept.count == 2 {
             let study = InferenceStudy(models: demo.kept, problems: workload.heldOut, format: workload.format,
-                                       verifier: workload.verifier, maxNewTokens: settings.maxNewTokens, seed: seed)
+                                       verifier: workload.verifier, maxNewTokens: settings.maxNewTokens, seed: seed,
+                                       attempts: max(3, settings.rl.attempts + 1))
             let studyBegan = Date()
             print("\n" + (try study.run(writingTo: folder)))
-            print("Wrote \(folder.path)/inference.md and scaling.svg (\(ProgressDisplay.clock(Date().timeIntervalSince(studyBegan)))).")
+            print("Wrote \(folder.path)/inference.md, inference.json and scaling.svg (\(ProgressDisplay.clock(Date().timeIntervalSince(studyBegan)))).")
         }
         if check, let base = rows.first, let score = rows.last, score.name == "SCoRe" {
             let gain = 100 * (score.metrics.delta - base.metrics.delta)

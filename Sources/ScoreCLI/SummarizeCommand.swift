@@ -3,7 +3,8 @@ import Foundation
 import ScoreEngine
 
 /// Averages the tables of several demo runs (e.g. one per seed): mean ± standard deviation, and
-/// paired-bootstrap intervals over problems and runs when the tables keep per-problem outcomes.
+/// paired-bootstrap intervals over problems and runs when the tables keep per-problem outcomes;
+/// the inference-time studies too when every run wrote one (inference.json).
 struct SummarizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summarize",
@@ -40,6 +41,11 @@ struct SummarizeCommand: ParsableCommand {
             print("| \(name) | " + cells.joined(separator: " | ") + " |")
         }
         try printIntervals(names: names, runs: runs)
+        let studies = folders.map { URL(fileURLWithPath: $0).appendingPathComponent("inference.json") }
+        if studies.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+            let reports = try studies.map { try JSONDecoder().decode(InferenceReport.self, from: Data(contentsOf: $0)) }
+            print("\n" + InferenceReport.summary(reports))
+        }
     }
 
     /// Paired-bootstrap intervals of each row's figures and of SCoRe's lead over each row.

@@ -18,9 +18,13 @@ struct InferenceStudy {
     let verifier: any Verifier
     let maxNewTokens: Int
     let seed: UInt64
+    /// Greedy attempts per problem in the attempts table (at least 3: one more than trained).
+    var attempts = 3
 
-    /// Runs the study; returns its report (markdown) and writes it with the voting plot into `folder`.
+    /// Runs the study; returns its report (markdown) and writes it (inference.md, inference.json)
+    /// with the voting plot into `folder`.
     func run(writingTo folder: URL) throws -> String {
+        var report = InferenceReport()
         let voting = Array(problems.prefix(Self.votingProblems))
         var lines = ["## Inference-time scaling: majority voting (\(voting.count) held-out problems, temperature 1)", "",
                      "| model | budget K | K parallel samples | K/2 samples × self-correction |", "|---|---|---|---|"]
@@ -41,6 +45,7 @@ struct InferenceStudy {
                     sequential.append((log2(Double(k)), 100 * (s ?? 0)))
                 }
                 lines.append("| \(entry.name) | \(k) | \(Self.percent(p)) | \(s.map(Self.percent) ?? "—") |")
+                report.votes.append(.init(model: entry.name, budget: k, parallel: p, sequential: s))
             }
             plot.series.append(.init(name: "\(entry.name), parallel", color: colors[(2 * m) % colors.count], points: parallel))
             plot.series.append(.init(name: "\(entry.name), sequential", color: colors[(2 * m + 1) % colors.count],
@@ -60,6 +65,9 @@ struct InferenceStudy {
             for measure in ConfidenceMeasure.allCases {
                 let cells = ([nil] + Self.thresholds.map(Optional.some)).map { threshold -> String in
                     let point = sweep.point(measure, threshold: threshold)
+                    report.gates.append(.init(model: entry.name, measure: measure.rawValue, threshold: threshold,
+                                              accuracy: point.accuracy, revised: point.revisedFraction,
+                                              tokensPerProblem: point.tokensPerProblem))
                     return "\(Self.percent(point.accuracy)) / \(Self.percent(point.revisedFraction)) / "
                         + String(format: "%.1f", point.tokensPerProblem)
                 }
@@ -70,9 +78,21 @@ struct InferenceStudy {
             }
             edits.append("| \(entry.name) | " + quartiles.joined(separator: " | ") + " |")
         }
-        let report = (lines + edits).joined(separator: "\n") + "\n"
-        try report.write(to: folder.appendingPathComponent("inference.md"), atomically: true, encoding: .utf8)
-        return report
+        var sequence = ["", "## More attempts (\(problems.count) held-out problems, greedy, each after the instruction again)", "",
+                        "| model | " + (1...attempts).map { "Acc@t\($0)" }.joined(separator: " | ") + " |",
+                        "|---|" + String(repeating: "---|", count: attempts)]
+        for entry in models {
+            let evaluation = try entry.model.evaluateAttempts(problems: problems, format: format, verifier: verifier,
+                                                              attempts: attempts, maxNewTokens: maxNewTokens)
+            report.attempts.append(.init(model: entry.name, accuracies: evaluation.accuracies))
+            sequence.append("| \(entry.name) | " + evaluation.accuracies.map(Self.percent).joined(separator: " | ") + " |")
+        }
+        let text = (lines + edits + sequence).joined(separator: "\n") + "\n"
+        try text.write(to: folder.appendingPathComponent("inference.md"), atomically: true, encoding: .utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: folder.appendingPathComponent("inference.json"), options: .atomic)
+        return text
     }
 
     static func percent(_ fraction: Double) -> String { String(format: "%.1f%%", 100 * fraction) }

@@ -72,8 +72,8 @@ extension Transformer {
         let needed = longest + turn1.maxNewTokens + (turn2.map { laterAttempts * (instructionLength + $0.maxNewTokens) } ?? 0)
         guard needed <= config.maxSeqLen else {
             throw ScoreError.invalidArgument(
-                "an episode may need \(needed) tokens (prompt \(longest) + attempts + instruction), "
-                + "more than the model's context of \(config.maxSeqLen)")
+                "a conversation of \(turn2 == nil ? 1 : laterAttempts + 1) attempts may need \(needed) tokens (prompt "
+                + "\(longest) + attempts + instructions), more than the model's context of \(config.maxSeqLen)")
         }
         let perPrompt = k * copies
         let cache = try makeCache(slots: prompts.count * perPrompt, capacity: needed)

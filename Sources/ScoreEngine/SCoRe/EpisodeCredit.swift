@@ -31,12 +31,6 @@ public struct EpisodeCredit: Sendable, Equatable {
     /// a non-finite reward or an overflowing return.
     public init(rewards1: [Float], rewards2: [Float], groups: [Int], firstAttempts: [Int]? = nil,
                 stage: TrainingStage, options: ObjectiveOptions) throws {
-        guard rewards2.count == rewards1.count else {
-            throw ScoreError.invalidArgument(
-                "\(rewards1.count) episodes need as many rewards, groups and first attempts (got \(rewards1.count) "
-                + "turn-1 rewards, \(rewards2.count) turn-2 rewards, \(groups.count) groups, "
-                + "\(firstAttempts?.count ?? rewards1.count) first attempts)")
-        }
         try self.init(rewards: [rewards1, rewards2], groups: groups, firstAttempts: firstAttempts, stage: stage,
                       options: options)
     }

@@ -48,6 +48,30 @@ struct AttemptsTests {
         }
     }
 
+    @Test func selfCorrectionWithThreeAttemptsIsTheThreeAttemptRollout() throws {
+        let model = try T.model(), format = try T.format()
+        let options = SelfCorrectOptions(maxNewTokens: 6, attempts: 3)
+        let (results, skipped) = try model.selfCorrect(T.prompts, format: format, options: options)
+        var generator = RandomGenerator(seed: 0)
+        let greedy = format.attemptSampling(temperature: 0, maxNewTokens: 6)
+        let episodes = try model.rollout(prompts: T.prompts.map(format.promptTokens), samplesPerPrompt: 1, attempts: 3,
+                                         format: format, turn1: greedy, turn2: greedy, generator: &generator)
+        #expect(skipped == 0)
+        #expect(results.map { $0.attempts.map(\.tokens) } == episodes.map { $0.attempts.map(\.tokens) })
+        #expect(try results.allSatisfy { try $0.finalText == format.text(of: $0.attempts[2].tokens) })
+        // One attempt: no revision; a gate at 0 stops every conversation after attempt 1.
+        let one = try model.selfCorrect(T.prompts, format: format, options: SelfCorrectOptions(maxNewTokens: 6, attempts: 1))
+        #expect(one.results.allSatisfy { !$0.revised && $0.attempts.count == 1 })
+        let gated = try model.selfCorrect(T.prompts, format: format,
+                                          options: SelfCorrectOptions(maxNewTokens: 6, attempts: 3, gate: 0))
+        #expect(gated.skipped == T.prompts.count && gated.results.allSatisfy { $0.attempts.count == 1 })
+        for attempts in [0, Transformer.maximumAttempts + 1] {
+            #expect(throws: ScoreError.self) {
+                try model.selfCorrect(T.prompts, format: format, options: SelfCorrectOptions(attempts: attempts))
+            }
+        }
+    }
+
     @Test func attemptsOutsideTheRangeAreRefused() throws {
         let model = try T.model(), format = try T.format()
         for attempts in [0, -1, Transformer.maximumAttempts + 1] {

@@ -46,6 +46,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Built-in task: digits per operand, 2 (default) or 3 (harder: more carries).") var digits: Int?
     @Option(help: "Attempts per episode the RL rows train on (default 2; the table still evaluates two; `score-cli eval --attempts N` on the saved score-model measures the rest).")
     var attempts: Int?
+    @Flag(help: "With --attempts above 2: Stage I holds only attempt 1 near the reference and rewards every later attempt.")
+    var stage1HoldsFirstOnly = false
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -96,6 +98,7 @@ struct DemoCommand: ParsableCommand {
             }
             settings.rl.attempts = attempts
         }
+        settings.rl.objective.stageIHoldsFirstOnly = stage1HoldsFirstOnly
         if let firstTemperature {
             guard firstTemperature.isFinite, firstTemperature >= 0 else {
                 throw ValidationError("--first-temperature must be finite and >= 0")

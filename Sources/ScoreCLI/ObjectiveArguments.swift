@@ -19,6 +19,8 @@ struct ObjectiveArguments: ParsableArguments {
     var secondAttempts = 1
     @Option(help: "Attempts per training episode (2...\(Transformer.maximumAttempts)); attempt k + 1 follows the instruction after attempt k. Stage I keeps every attempt before the last near the reference, Stage II shapes each by its progress over the one before.")
     var attempts = 2
+    @Flag(help: "With --attempts above 2: Stage I holds only attempt 1 near the reference and rewards every later attempt (default: holds every attempt before the last, rewards the last).")
+    var stage1HoldsFirstOnly = false
     @Option(help: "Temperature of attempt 1 in two-attempt steps (default: the training temperature); when it differs, turn 1's policy-gradient term is masked (its samples are not the policy's own).")
     var firstTemperature: Float?
 
@@ -43,7 +45,8 @@ struct ObjectiveArguments: ParsableArguments {
                          shaping: try Self.choice(shaping, RewardShaping.allCases, "--shaping"),
                          klEstimator: try Self.choice(kl, KLEstimator.allCases, "--kl"),
                          baseline: try Self.choice(baseline, BaselineKind.allCases, "--baseline"),
-                         turn2StateBaseline: turn2StateBaseline, breakPenalty: breakPenalty)
+                         turn2StateBaseline: turn2StateBaseline, breakPenalty: breakPenalty,
+                         stageIHoldsFirstOnly: stage1HoldsFirstOnly)
     }
 
     /// Sets the objective, the second attempts per first attempt, the attempts per episode and the

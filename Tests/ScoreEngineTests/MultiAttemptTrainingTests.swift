@@ -122,6 +122,17 @@ struct MultiAttemptTrainingTests {
         #expect((1...3).map { SCoReObjective.klWeight(stage: .stageII, turn: $0, attempts: 3, options: o) }
                 == [o.beta1, o.beta1, o.beta1])
 
+        // Holding attempt 1 alone in Stage I: every later attempt rewarded, β1 after attempt 1; two
+        // attempts are unchanged.
+        var first = o
+        first.stageIHoldsFirstOnly = true
+        #expect(SCoReObjective.turnReturns(stage: .stageI, rewards: r, options: first) == [0, 1, 0])
+        #expect((1...3).map { SCoReObjective.klWeight(stage: .stageI, turn: $0, attempts: 3, options: first) }
+                == [o.beta2, o.beta1, o.beta1])
+        #expect(SCoReObjective.turnReturns(stage: .stageI, rewards: [1, 0], options: first) == [0, 0])
+        #expect((1...2).map { SCoReObjective.klWeight(stage: .stageI, turn: $0, attempts: 2, options: first) }
+                == [o.beta2, o.beta1])
+
         // Turn-3 tokens get −A3/N plus their KL slope; labels beyond the credit's turns are refused.
         o.turn2StateBaseline = false
         o.klEstimator = .k3

@@ -85,11 +85,16 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
     /// state; this scales it by 1 + α + λ where attempt 1 was right, so keeping a right answer
     /// weighs more than fixing a wrong one.
     public var breakPenalty: Float
+    /// With more than two attempts per episode: Stage I holds only attempt 1 near the reference
+    /// (β2) and rewards every later attempt with its own reward, instead of holding every attempt
+    /// before the last and rewarding only the last (the default). The same objective for two.
+    public var stageIHoldsFirstOnly: Bool
 
     /// Options with the documented defaults; any argument may be overridden.
     public init(beta1: Float = 0.01, beta2: Float = 1.0, alpha: Float = 10,
                 shaping: RewardShaping = .progress, klEstimator: KLEstimator = .k3,
-                baseline: BaselineKind = .leaveOneOut, turn2StateBaseline: Bool = false, breakPenalty: Float = 0) {
+                baseline: BaselineKind = .leaveOneOut, turn2StateBaseline: Bool = false, breakPenalty: Float = 0,
+                stageIHoldsFirstOnly: Bool = false) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.alpha = alpha
@@ -98,6 +103,7 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
         self.baseline = baseline
         self.turn2StateBaseline = turn2StateBaseline
         self.breakPenalty = breakPenalty
+        self.stageIHoldsFirstOnly = stageIHoldsFirstOnly
     }
 
     /// Throws `ScoreError.invalidArgument` naming the first value out of range.
@@ -112,7 +118,7 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case beta1, beta2, alpha, shaping, klEstimator, baseline, turn2StateBaseline, breakPenalty
+        case beta1, beta2, alpha, shaping, klEstimator, baseline, turn2StateBaseline, breakPenalty, stageIHoldsFirstOnly
     }
 
     /// Decodes, taking the default for every missing key.
@@ -127,5 +133,6 @@ public struct ObjectiveOptions: Codable, Sendable, Equatable {
         baseline = try c.decodeIfPresent(BaselineKind.self, forKey: .baseline) ?? d.baseline
         turn2StateBaseline = try c.decodeIfPresent(Bool.self, forKey: .turn2StateBaseline) ?? d.turn2StateBaseline
         breakPenalty = try c.decodeIfPresent(Float.self, forKey: .breakPenalty) ?? d.breakPenalty
+        stageIHoldsFirstOnly = try c.decodeIfPresent(Bool.self, forKey: .stageIHoldsFirstOnly) ?? d.stageIHoldsFirstOnly
     }
 }

@@ -87,14 +87,15 @@ public enum SCoReObjective {
 
     /// The returns of an episode of any number of attempts with rewards `rewards` (one per attempt),
     /// the two-attempt rule carried to more attempts: Stage I credits only the last attempt, with
-    /// its reward (the attempts before it are only held near the reference, `klWeight`); Stage II
+    /// its reward (the attempts before it are only held near the reference, `klWeight`), or with
+    /// `stageIHoldsFirstOnly` every attempt after the first with its own reward; Stage II
     /// credits attempt 1 with r1 and each later attempt t with its reward shaped by its progress over
     /// attempt t − 1 (`shapedSecondTurnReward(r1: r_{t−1}, r2: r_t)`, the same
     /// `turn2StateBaseline` and `breakPenalty` adjustments); single-turn credits attempt 1 alone.
     public static func turnReturns(stage: TrainingStage, rewards r: [Float], options: ObjectiveOptions) -> [Float] {
         switch stage {
         case .stageI:
-            return r.indices.map { $0 == r.count - 1 ? r[$0] : 0 }
+            return r.indices.map { t in t == r.count - 1 || (options.stageIHoldsFirstOnly && t > 0) ? r[t] : 0 }
         case .stageII:
             return r.indices.map { t in
                 guard t > 0 else { return r[0] }
@@ -115,11 +116,14 @@ public enum SCoReObjective {
     }
 
     /// The KL weight of attempt `turn` (1-based) of `attempts`: in Stage I β2 for every attempt
-    /// before the last (kept near the reference, as the paper keeps attempt 1) and β1 for the last;
-    /// β1 for all in Stage II; single-turn β1 for attempt 1 and nothing after it.
+    /// before the last (kept near the reference, as the paper keeps attempt 1; with
+    /// `stageIHoldsFirstOnly` for attempt 1 alone) and β1 for the others; β1 for all in Stage II;
+    /// single-turn β1 for attempt 1 and nothing after it.
     public static func klWeight(stage: TrainingStage, turn: Int, attempts: Int, options: ObjectiveOptions) -> Float {
         switch stage {
-        case .stageI: return turn < attempts ? options.beta2 : options.beta1
+        case .stageI:
+            let held = options.stageIHoldsFirstOnly ? turn == 1 : turn < attempts
+            return held ? options.beta2 : options.beta1
         case .stageII: return options.beta1
         case .singleTurn: return turn == 1 ? options.beta1 : 0
         }

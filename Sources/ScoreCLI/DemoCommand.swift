@@ -48,6 +48,8 @@ struct DemoCommand: ParsableCommand {
     var attempts: Int?
     @Flag(help: "With --attempts above 2: Stage I holds only attempt 1 near the reference and rewards every later attempt.")
     var stage1HoldsFirstOnly = false
+    @Option(help: "Built-in task: the validation fix rate (%) the base's two-attempt phase must also reach (default 0: none).")
+    var baseFixTarget: Double?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -81,6 +83,10 @@ struct DemoCommand: ParsableCommand {
             }
             settings = check ? DemoSettings.check() : quick ? DemoSettings.quick() : DemoSettings()
             if let evalCount { settings.evalCount = evalCount }
+            if let baseFixTarget {
+                guard (0...100).contains(baseFixTarget) else { throw ValidationError("--base-fix-target must be in 0...100") }
+                settings.baseTargetFix = baseFixTarget / 100
+            }
             if let digits {
                 guard (2...3).contains(digits) else { throw ValidationError("--digits must be 2 or 3 (got \(digits))") }
                 settings.digits = digits

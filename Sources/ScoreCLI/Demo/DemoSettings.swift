@@ -26,6 +26,9 @@ struct DemoSettings {
     /// ... and validation Acc@t2 reaches this (a base whose second attempt is still mostly
     /// wrong teaches RL little: seed 2's did).
     var baseTargetT2 = 0.35
+    /// Validation fix rate (wrong first attempts right at attempt 2) the two-attempt phase must
+    /// also reach: a base that hardly ever corrects gives Stage I nothing to build on. 0 = none.
+    var baseTargetFix = 0.0
     var baseBatch = 64
     /// Training problems set aside to decide when the base stops (never the held-out split).
     var validationCount = 300

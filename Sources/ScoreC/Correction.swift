@@ -151,7 +151,8 @@ public func scoreMajorityVote(_ policy: OpaquePointer?, _ prompt: UnsafePointer<
         let settings = try selfCorrectOptions(options)
         let vote = try policy.model.majorityVote(problem, samples: Int(samples), format: policy.format,
                                                  temperature: settings.temperature, maxNewTokens: settings.maxNewTokens,
-                                                 seed: settings.seed, selfCorrect: selfCorrect)
+                                                 seed: settings.seed, selfCorrect: selfCorrect && settings.attempts > 1,
+                                                 attempts: max(2, settings.attempts))
         if let answer = vote.answer {
             out.pointee = try Arguments.allocatedText(answer)
             outVotes?.pointee = Int32(clamping: vote.votes[answer] ?? 0)

@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of the mixed protocol's sampling (and of the votes).") var seed: UInt64 = 0
     @Option(help: "Greedy attempts per problem, each after the instruction again (1...\(Transformer.maximumAttempts)); prints Acc@t1 … Acc@tN.")
     var attempts: Int?
-    @Option(help: "Majority voting with a budget of K sampled attempts per problem (temperature 1): K parallel samples against K/2 samples each self-corrected once.")
+    @Option(help: "Majority voting with a budget of K sampled attempts per problem (temperature 1): K parallel samples against K/N samples each self-corrected to N attempts (N = --attempts, at least 2; default 2).")
     var majority: Int?
 
     func run() throws {
@@ -53,11 +53,12 @@ struct EvalCommand: ParsableCommand {
                                                              samples: majority, selfCorrect: false,
                                                              maxNewTokens: tokens, seed: seed)
             var line = "majority of \(majority): \(majority) parallel samples \(AttemptsEvaluation.percent(parallel))"
-            if majority >= 2 {
+            let chain = max(2, attempts ?? 2)
+            if majority >= chain {
                 let sequential = try bundle.model.majorityAccuracy(problems: chosen, format: format, verifier: verifier,
-                                                                   samples: majority / 2, selfCorrect: true,
-                                                                   maxNewTokens: tokens, seed: seed)
-                line += ", \(majority / 2) × (attempt + self-correction) \(AttemptsEvaluation.percent(sequential))"
+                                                                   samples: majority / chain, selfCorrect: true,
+                                                                   attempts: chain, maxNewTokens: tokens, seed: seed)
+                line += ", \(majority / chain) × \(chain) attempts (self-correcting) \(AttemptsEvaluation.percent(sequential))"
             }
             print(line)
         }

@@ -1010,7 +1010,21 @@ static void test_more_attempts(void) {
     if (EXPECT(score_self_correct(policy, "12+34=", &options, &one), SCORE_OK) && one)
         CHECK(one->attempt_count == 1, "gated at 0 with 3 attempts allowed: %d made", one->attempt_count);
     score_correction_free(one);
+    /* Votes over samples each self-corrected to three attempts (greedy: all agree); attempts
+       outside 1...max refused. */
+    options.gated = false;
+    options.attempts = 3;
+    char *answer = NULL;
+    int32_t votes = -1;
+    EXPECT(score_majority_vote(policy, "12+34=", 3, true, &options, &answer, &votes), SCORE_OK);
+    CHECK(answer == NULL || votes == 3, "greedy, 3 attempts: %s with %d of 3 votes", answer ? answer : "", votes);
+    score_free(answer);
+    answer = NULL;
+    options.attempts = 0;
+    EXPECT_MSG(score_majority_vote(policy, "12+34=", 3, true, &options, &answer, &votes), SCORE_ERR_INVALID_ARGUMENT,
+               "attempts");
     /* Every attempt must fit the context, gated or not: refused before anything is generated. */
+    options.gated = true;
     options.attempts = SCORE_MAX_ATTEMPTS;
     EXPECT_MSG(score_self_correct(policy, "12+34=", &options, &one), SCORE_ERR_INVALID_ARGUMENT, "context");
     score_policy_free(policy);
@@ -1046,6 +1060,7 @@ static void test_majority_vote(score_policy *policy) {
     EXPECT(score_majority_vote(policy, "12+34=", 3, false, &options, &answer, &votes_again), SCORE_OK);
     CHECK(answer == NULL || votes_again == 3, "greedy: %s with %d of 3 votes", answer ? answer : "", votes_again);
     score_free(answer);
+
     EXPECT(score_majority_vote(policy, "12+34=", 2, true, NULL, &answer, NULL), SCORE_OK);
     score_free(answer);
 }

@@ -137,6 +137,16 @@ struct SelfCorrectTests {
                                        turn1: sampling, turn2: nil, generator: &g2)
         #expect(plain.candidates.count == 5)
         #expect(try plain.candidates == single.map { try format.text(of: $0.attempt1.tokens) })
+        // Three attempts per sample: the candidates are the third attempts of the same rollout.
+        var g3 = RandomGenerator(seed: 9)
+        let three = try model.majorityVote("1+2=", samples: 4, format: format, maxNewTokens: 6, seed: 9, attempts: 3,
+                                           answer: firstCharacter)
+        let chains = try model.rollout(prompts: [format.promptTokens("1+2=")], samplesPerPrompt: 4, attempts: 3,
+                                       format: format, turn1: sampling, turn2: sampling, generator: &g3)
+        #expect(try three.candidates == chains.map { try format.text(of: $0.later[0].attempt.tokens) })
+        #expect(throws: ScoreError.self) {
+            try model.majorityVote("1+2=", samples: 2, format: format, maxNewTokens: 6, seed: 9, attempts: 1)
+        }
 
         // The default extractor: a random model rarely writes digits, so no answer is fine too.
         let extracted = try model.majorityVote("1+2=", samples: 3, format: format, maxNewTokens: 6, seed: 1)

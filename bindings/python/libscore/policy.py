@@ -271,19 +271,20 @@ class Policy(Closable):
     @serialized
     def majority_vote(self, prompt: str, samples: int, *, self_correct: bool = True,
                       temperature: float = 1.0, max_new_tokens: Optional[int] = None,
-                      seed: Optional[int] = None) -> Tuple[Optional[str], int]:
-        """Majority voting over ``samples`` sampled attempts of ``prompt``, each self-corrected once
-        when ``self_correct`` (score_majority_vote): returns the winning answer (the final-answer
-        verifier's extraction; None when no sample had one) and its votes. At an equal budget of
-        K attempts, compare ``samples=K, self_correct=False`` with ``samples=K // 2``."""
+                      seed: Optional[int] = None, attempts: Optional[int] = None) -> Tuple[Optional[str], int]:
+        """Majority voting over ``samples`` sampled attempts of ``prompt``, each self-corrected to
+        ``attempts`` attempts (default 2: once) when ``self_correct`` (score_majority_vote): returns
+        the winning answer (the final-answer verifier's extraction; None when no sample had one)
+        and its votes. At an equal budget of K attempts, compare ``samples=K, self_correct=False``
+        with ``samples=K // N, attempts=N``."""
         encoded = _convert.text(prompt, "prompt")
         count = _convert.integer(samples, "samples", 1, 1024)
         if not isinstance(self_correct, bool):
             raise TypeError(f"self_correct must be a bool, not {type(self_correct).__name__}")
         options = _structs.new(_structs.CorrectOptions)
         library().score_correct_options_init(byref(options))
-        _convert.set_fields(options, dict(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed),
-                            _CORRECT_FIELDS, "majority_vote()")
+        _convert.set_fields(options, dict(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                                          attempts=attempts), _CORRECT_FIELDS, "majority_vote()")
         answer = c_void_p()
         votes = c_int32(0)
         check(library().score_majority_vote(self._pointer(), encoded, count, self_correct, byref(options),

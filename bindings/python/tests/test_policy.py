@@ -267,6 +267,10 @@ def test_majority_vote_returns_the_winner_and_its_votes(policy):
     assert policy.majority_vote("12+34=", 6, temperature=1.0, max_new_tokens=6, seed=3) == (answer, votes)
     plain = policy.majority_vote("12+34=", 3, self_correct=False, temperature=0.0, max_new_tokens=6)
     assert plain[0] is None or plain[1] == 3  # greedy samples all agree
+    chains = policy.majority_vote("12+34=", 3, temperature=0.0, max_new_tokens=6, attempts=3)
+    assert chains[0] is None or chains[1] == 3
+    with pytest.raises(libscore.InvalidArgumentError, match="attempts"):
+        policy.majority_vote("12+34=", 2, attempts=0)
     with pytest.raises(ValueError):
         policy.majority_vote("12+34=", 0)
     with pytest.raises(TypeError):

@@ -381,14 +381,13 @@ SCORE_API void score_correction_free(score_correction *correction);
 
 /* Inference-time scaling by voting (the paper's section 6.3): `samples` (1...1024) attempts of
    `prompt` sampled at options->temperature (set it above 0: at the default 0 every sample is the
-   same), each self-corrected up to options->attempts attempts (default 2: one revision; 1: none)
-   when `self_correct` is true; the final texts vote
-   with the answer the final-answer verifier extracts (the \boxed{} content, else the last
-   number), ties going to the answer that reached the count first. *out_answer receives the
-   winning answer (release with score_free; NULL when no sample had an answer), *out_votes (may
-   be NULL) its votes. At an equal budget of K generated attempts, compare K samples without
-   self-correction against K/N with N attempts each. `options` may be NULL; its gate fields are
-   ignored. */
+   same), each self-corrected to options->attempts attempts (default 2: one revision; 1: none)
+   when `self_correct` is true; the final texts vote with the answer the final-answer verifier
+   extracts (the \boxed{} content, else the last number), ties going to the answer that reached
+   the count first. *out_answer receives the winning answer (release with score_free; NULL when
+   no sample had an answer), *out_votes (may be NULL) its votes. At an equal budget of K
+   generated attempts, compare K samples without self-correction against K/N with N attempts
+   each. `options` may be NULL; its gate fields are ignored. */
 SCORE_API score_status score_majority_vote(score_policy *policy, const char *prompt, int32_t samples,
                                            bool self_correct, const score_correct_options *options,
                                            char **out_answer, int32_t *out_votes);

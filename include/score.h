@@ -520,6 +520,10 @@ typedef struct score_trainer_options {
        before it; the step's "t2" statistics are the last attempt's. More than 2 needs
        second_attempts = 1. */
     int32_t attempts;
+    /* With attempts > 2: Stage I holds only attempt 1 near the reference and rewards every later
+       attempt with its own reward, instead of holding every attempt before the last. Default
+       false; no effect with two attempts. */
+    bool stage_i_holds_first_only;
 } score_trainer_options;
 
 SCORE_API void score_trainer_options_init(score_trainer_options *options);

@@ -18,7 +18,8 @@ public func scoreTrainerOptionsInit(_ options: UnsafeMutablePointer<score_traine
         grad_clip: d.gradientClipNorm, samples_per_prompt: Int32(d.samplesPerPrompt), temperature: d.temperature,
         first_temperature: -1, max_new_tokens: Int32(d.maxNewTokens), seed: d.seed,
         micro_batch: Int32(d.microBatch ?? -1), memory_budget: UInt64(d.memoryBudget), lora_rank: 0, lora_alpha: 0,
-        lora_targets: 0, second_attempts: Int32(d.secondAttemptsPerFirst), attempts: Int32(d.attempts))
+        lora_targets: 0, second_attempts: Int32(d.secondAttemptsPerFirst), attempts: Int32(d.attempts),
+        stage_i_holds_first_only: d.objective.stageIHoldsFirstOnly)
 }
 
 /// The engine's options for a score_trainer_options (NULL: defaults); every enum and range checked.
@@ -60,7 +61,8 @@ func scoreOptions(_ options: UnsafePointer<score_trainer_options>?) throws -> SC
     }
     result.objective = ObjectiveOptions(beta1: o.beta1, beta2: o.beta2, alpha: o.alpha, shaping: shaping,
                                         klEstimator: estimator, baseline: baseline,
-                                        turn2StateBaseline: o.turn2_state_baseline)
+                                        turn2StateBaseline: o.turn2_state_baseline,
+                                        stageIHoldsFirstOnly: o.stage_i_holds_first_only)
     result.learningRate = o.learning_rate
     result.adamW.weightDecay = o.weight_decay
     result.gradientClipNorm = o.grad_clip

@@ -541,7 +541,7 @@ static void test_defaults(void) {
               t.kl_estimator == SCORE_KL_K3 && t.baseline == SCORE_BASELINE_LEAVE_ONE_OUT &&
               t.learning_rate == 1e-4f && t.weight_decay == 0 && t.grad_clip == 1 && t.samples_per_prompt == 4 &&
               t.temperature == 1 && t.first_temperature == -1 && t.max_new_tokens == 8 && t.seed == 0 &&
-              t.second_attempts == 1 && t.attempts == 2,
+              t.second_attempts == 1 && t.attempts == 2 && !t.stage_i_holds_first_only,
           "score_trainer_options_init defaults differ from the header");
 }
 
@@ -2463,6 +2463,17 @@ static void test_training_attempts(void) {
         CHECK(stats.grad_norm > 0 && isfinite(stats.loss), "three-attempt step: grad norm %g, loss %g", stats.grad_norm,
               stats.loss);
     }
+    score_trainer_free(trainer);
+    /* Stage I holding attempt 1 alone: the same episodes are sampled; attempt 2 now carries reward. */
+    options.stage_i_holds_first_only = true;
+    trainer = make_trainer(policy, &options);
+    verifier_log_reset(&log, prompts_a, references_a, 2);
+    EXPECT(score_trainer_set_verifier(trainer, hash_verifier, &log), SCORE_OK);
+    if (EXPECT(score_trainer_step(trainer, prompts_a, references_a, 2, &stats), SCORE_OK))
+        CHECK(stats.stage == SCORE_STAGE_I && log.items_later == 2 * (size_t)options.samples_per_prompt &&
+                  stats.grad_norm > 0,
+              "Stage I, attempt 1 held alone: stage %d, %zu third attempts, grad norm %g", stats.stage, log.items_later,
+              stats.grad_norm);
     score_trainer_free(trainer);
     score_policy_free(policy);
 }

@@ -178,6 +178,7 @@ class TrainerOptions(Structure):
         ("lora_targets", c_uint32),
         ("second_attempts", c_int32),
         ("attempts", c_int32),
+        ("stage_i_holds_first_only", c_bool),
     ]
 
 

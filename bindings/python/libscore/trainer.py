@@ -133,7 +133,9 @@ class Trainer(Closable):
     is then the base with adapters off), ``lora_alpha`` (default 2 x rank), ``lora_targets`` (names
     among "q", "k", "v", "o", "gate", "up", "down", default all), ``second_attempts`` (second attempts per first
     attempt; from 2 on the turn-2 baseline is per first attempt), ``attempts`` (attempts per training
-    episode, 2 to 16, default 2; the step's "t2" statistics are the last attempt's).
+    episode, 2 to 16, default 2; the step's "t2" statistics are the last attempt's),
+    ``stage_i_holds_first_only`` (with more than two attempts, Stage I holds attempt 1 alone near the
+    reference and rewards every later attempt).
 
     The trainer holds its policy (:attr:`policy`); close the trainer before the policy (closing
     the policy closes its trainers). Until :meth:`set_verifier` or :meth:`use_builtin_verifier`,

@@ -93,6 +93,19 @@ def test_self_correct_greedy_is_deterministic(policy):
     assert 0.0 <= first.confidence <= 1.0
 
 
+def test_self_correct_attempts(policy):
+    two = policy.self_correct("12+34=", max_new_tokens=6)
+    three = policy.self_correct("12+34=", max_new_tokens=6, attempts=3)
+    assert two.attempts == [two.attempt1, two.attempt2]
+    assert len(three.attempts) == 3 and three.attempts[:2] == two.attempts
+    assert three.final_text == three.attempts[2]
+    one = policy.self_correct("12+34=", max_new_tokens=6, attempts=1)
+    assert not one.revised and one.attempts == [one.attempt1]
+    for bad in (0, 17):
+        with pytest.raises(libscore.InvalidArgumentError, match="attempts"):
+            policy.self_correct("12+34=", attempts=bad)
+
+
 def test_self_correct_gate(policy):
     never = policy.self_correct("12+34=", max_new_tokens=6, gated=True, gate_threshold=0.0)
     assert not never.revised

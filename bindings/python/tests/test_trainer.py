@@ -286,6 +286,27 @@ def test_second_attempts_and_the_kl_in_the_reward(policy):
         libscore.Trainer(policy, second_attempts=65)
 
 
+def test_three_attempts_in_training(policy):
+    turns = []
+
+    def recording(items):
+        turns.extend(item.turn for item in items)
+        assert all((item.turn == 1) == (item.first_attempt is None) for item in items)
+        return varied_rewards(items)
+
+    with libscore.Trainer(policy, attempts=3, **FAST_TRAINING) as trainer:
+        trainer.set_verifier(recording)
+        stats = trainer.step(PROMPTS, REFERENCES)
+        episodes = len(PROMPTS) * FAST_TRAINING["samples_per_prompt"]
+        assert stats.episodes == episodes
+        assert sorted(turns) == [1] * episodes + [2] * episodes + [3] * episodes
+    with libscore.Trainer(policy, attempts=3, stage_i_holds_first_only=True, **FAST_TRAINING) as trainer:
+        trainer.set_verifier(varied_rewards)
+        assert trainer.step(PROMPTS, REFERENCES).stage == libscore.Stage.STAGE_I
+    with pytest.raises(libscore.InvalidArgumentError, match="attempts"):
+        libscore.Trainer(policy, attempts=1)
+
+
 def test_stages_follow_the_plan(policy):
     with libscore.Trainer(policy, stage_i_steps=1, stage_ii_steps=1, **FAST_TRAINING) as trainer:
         trainer.set_verifier(varied_rewards)

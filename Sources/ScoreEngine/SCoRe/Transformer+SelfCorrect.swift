@@ -138,10 +138,8 @@ extension Transformer {
             prompts: prompts.map(format.promptTokens), samplesPerPrompt: 1, format: format, turn1: sampling,
             turn2: revising ? sampling : nil, laterAttempts: options.attempts - 1, generator: &generator)
         let confidences = first.map { options.confidence.confidence(of: $0.logProbs) }
-        func unsure(_ attempt: Generation) -> Bool {
-            options.gate.map { options.confidence.confidence(of: attempt.logProbs) < $0 } ?? true
-        }
-        let revise = revising ? first.indices.filter { unsure(first[$0]) } : []
+        func unsure(_ confidence: Float) -> Bool { options.gate.map { confidence < $0 } ?? true }
+        let revise = revising ? first.indices.filter { unsure(confidences[$0]) } : []
         var attempts = first.map { [$0] }
         var active = revise
         while !active.isEmpty {
@@ -152,7 +150,10 @@ extension Transformer {
                 guard let attempt = next[slot]?.attempt else { throw ScoreError.invalidArgument("slot \(slot) was not continued") }
                 attempts[slot].append(attempt)
             }
-            active = active.filter { attempts[$0].count < options.attempts && unsure(attempts[$0][attempts[$0].count - 1]) }
+            active = active.filter { slot in
+                guard let latest = attempts[slot].last, attempts[slot].count < options.attempts else { return false }
+                return unsure(options.confidence.confidence(of: latest.logProbs))
+            }
         }
         var results = [SelfCorrection]()
         results.reserveCapacity(first.count)

@@ -19,7 +19,7 @@ MAJOR := $(call version_part,MAJOR)
 MINOR := $(call version_part,MINOR)
 PATCH := $(call version_part,PATCH)
 VERSION := $(MAJOR).$(MINOR).$(PATCH)
-# The ABI version (see score.h's ABI policy); Package.swift derives the same SONAME.
+# The ABI version (see score.h's ABI policy); Package.swift writes the same SONAME out.
 SONAME := libscore.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 
 ifeq ($(STATIC_STDLIB),1)
@@ -42,6 +42,8 @@ all: build
 # the build folder find it.
 build:
 	$(SWIFT) build $(RELEASE_FLAGS)
+	@readelf -d "$(BIN_DIR)/libscore.so" | grep -q 'SONAME.*\[$(SONAME)\]' || \
+		{ echo "libscore.so's SONAME is not $(SONAME) (score.h's version): update 'soname' in Package.swift"; exit 1; }
 	ln -sf libscore.so "$(BIN_DIR)/$(SONAME)"
 
 test:

@@ -13,18 +13,11 @@ let fastMath: [SwiftSetting] = [
 /// Absolute path of this folder (the linker resolves the export map from it).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
-/// The shared library's SONAME, from the version in include/score.h (its one source): MAJOR
-/// changes when the ABI breaks, so the SONAME carries it; before 1.0 MINOR plays that part.
-let soname: String = {
-    let header = (try? String(contentsOfFile: packageRoot + "/include/score.h", encoding: .utf8)) ?? ""
-    func number(_ part: String) -> String {
-        let prefix = "#define SCORE_VERSION_\(part) "
-        let line = header.split(separator: "\n").first { $0.hasPrefix(prefix) }
-        return line.map { String($0.dropFirst(prefix.count)) } ?? "0"
-    }
-    let major = number("MAJOR")
-    return major == "0" ? "libscore.so.0.\(number("MINOR"))" : "libscore.so.\(major)"
-}()
+/// The shared library's SONAME: the ABI part of the version in include/score.h (MAJOR from 1.0
+/// on, `0.MINOR` before). Written out rather than read from score.h, because SwiftPM caches a
+/// manifest's evaluation by its text: a SONAME read from another file goes stale when only that
+/// file changes. `make build` stops when this disagrees with score.h.
+let soname = "libscore.so.0.3"
 
 let package = Package(
     name: "libscore",

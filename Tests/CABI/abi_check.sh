@@ -27,7 +27,7 @@ if ! diff -u "$baseline" "$out/current.txt" > "$out/diff.txt"; then
     echo "the C ABI differs from $baseline (- baseline, + now):"
     grep -E '^[-+][a-z]' "$out/diff.txt"
     echo "a removed function or a changed struct size breaks callers: bump SCORE_VERSION_MAJOR"
-    echo "(MINOR before 1.0); an added function: bump SCORE_VERSION_MINOR (PATCH before 1.0); then run $0 --update"
+    echo "(MINOR before 1.0) and the SONAME in Package.swift; an added function: bump SCORE_VERSION_MINOR (PATCH before 1.0); then run $0 --update"
     exit 1
 fi
 echo "C ABI matches $baseline ($(grep -c '^function' "$baseline") functions, $(grep -c '^struct' "$baseline") structs)"

@@ -18,8 +18,18 @@ struct InferenceStudy {
     let verifier: any Verifier
     let maxNewTokens: Int
     let seed: UInt64
-    /// Greedy attempts per problem in the attempts table (at least 3: one more than trained).
+    /// Greedy attempts per problem in the attempts table (at least 3: one more than trained),
+    /// fewer where a conversation of that many would not fit the models' context.
     var attempts = 3
+
+    /// The attempts the table shows: `attempts`, or the most whose longest conversation fits.
+    var attemptsThatFit: Int {
+        let longestPrompt = problems.map { format.promptTokens($0.prompt).count }.max() ?? 0
+        let context = models.map(\.model.config.maxSeqLen).min() ?? 0
+        return (1...max(1, attempts)).last {
+            format.longestEpisode(promptLength: longestPrompt, maxNewTokens: maxNewTokens, attempts: $0) <= context
+        } ?? 1
+    }
 
     /// Runs the study; returns its report (markdown) and writes it (inference.md, inference.json)
     /// with the voting plot into `folder`.
@@ -78,6 +88,7 @@ struct InferenceStudy {
             }
             edits.append("| \(entry.name) | " + quartiles.joined(separator: " | ") + " |")
         }
+        let attempts = attemptsThatFit
         var sequence = ["", "## More attempts (\(problems.count) held-out problems, greedy, each after the instruction again)", "",
                         "| model | " + (1...attempts).map { "Acc@t\($0)" }.joined(separator: " | ") + " |",
                         "|---|" + String(repeating: "---|", count: attempts)]

@@ -54,6 +54,8 @@ struct DemoCommand: ParsableCommand {
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
     var stage2Steps: Int?
+    @Option(help: "Rounds SCoRe and w/o shaping split their Stage I and Stage II steps into, alternating the stages (default 1).")
+    var rounds: Int?
 
     func run() throws {
         setvbuf(stdout, nil, _IOLBF, 0)
@@ -121,6 +123,13 @@ struct DemoCommand: ParsableCommand {
         if let stage1Steps { settings.stageISteps = stage1Steps }
         if let stage2Steps { settings.stageIISteps = stage2Steps }
         guard settings.stageISteps + settings.stageIISteps > 0 else { throw ValidationError("SCoRe needs at least one RL step") }
+        if let rounds {
+            guard rounds >= 1, settings.stageISteps % rounds == 0, settings.stageIISteps % rounds == 0 else {
+                throw ValidationError("--rounds must be at least 1 and divide the Stage I and Stage II steps "
+                                      + "(\(settings.stageISteps) and \(settings.stageIISteps))")
+            }
+            settings.rounds = rounds
+        }
         if let select { settings.selection = try ObjectiveArguments.choice(select, CheckpointSelection.allCases, "--select") }
         let folder = URL(fileURLWithPath: out ?? "runs/demo-seed\(seed)")
         let mode = check ? "learning check" : baseOnly ? "base only" : quick ? "quick" : "full"

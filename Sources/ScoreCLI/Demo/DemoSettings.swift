@@ -34,6 +34,8 @@ struct DemoSettings {
     var validationCount = 300
     var stageISteps = 100
     var stageIISteps = 50
+    /// Rounds the Stage I and Stage II steps are split into (1: all of Stage I, then Stage II).
+    var rounds = 1
     var pairSFTSteps = 100
     var starRounds = 2
     var starStepsPerRound = 50
@@ -134,6 +136,11 @@ struct DemoSettings {
     /// 10.1, sd 4.4); another machine's rounding gives another trajectory, so the margin sits below
     /// every gain seen and above 0, what a SCoRe that changes nothing gives exactly.
     static let learningCheckMargin = 2.0
+
+    /// SCoRe's plan: the Stage I and Stage II steps, in `rounds` alternating rounds.
+    var scorePlan: StagePlan {
+        .score(stageI: stageISteps / rounds, stageII: stageIISteps / rounds, rounds: rounds)
+    }
 
     /// RL options shared by every RL row; the row sets the plan and shaping.
     func rlOptions(seed: UInt64) -> SCoReOptions {

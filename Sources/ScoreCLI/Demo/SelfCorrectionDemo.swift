@@ -60,11 +60,11 @@ final class SelfCorrectionDemo {
                 shaping: .progress) })
             if settings.ablateShaping {
                 rows.append(try row("SCoRe w/o shaping") { try reinforce(base, name: "SCoRe w/o shaping",
-                    plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .none) })
+                    plan: settings.scorePlan, shaping: .none) })
             }
         }
         rows.append(try row("SCoRe") { try reinforce(base, name: "SCoRe",
-            plan: .score(stageI: settings.stageISteps, stageII: settings.stageIISteps, rounds: 1), shaping: .progress,
+            plan: settings.scorePlan, shaping: .progress,
             plot: true) })
         log.close()
         return rows

@@ -50,6 +50,8 @@ struct DemoCommand: ParsableCommand {
     var stage1HoldsFirstOnly = false
     @Option(help: "Built-in task: the validation fix rate (%) the base's two-attempt phase must also reach (default 0: none).")
     var baseFixTarget: Double?
+    @Option(help: "Built-in task: most steps of the base's plain-addition phase (default 2000; it stops earlier at its target).")
+    var pretrainSteps: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -85,6 +87,12 @@ struct DemoCommand: ParsableCommand {
             }
             settings = check ? DemoSettings.check() : quick ? DemoSettings.quick() : DemoSettings()
             if let evalCount { settings.evalCount = evalCount }
+            if let pretrainSteps {
+                guard (200...100_000).contains(pretrainSteps) else {
+                    throw ValidationError("--pretrain-steps must be in 200...100000 (got \(pretrainSteps))")
+                }
+                settings.pretrainSteps = pretrainSteps
+            }
             if let baseFixTarget {
                 guard (0...100).contains(baseFixTarget) else { throw ValidationError("--base-fix-target must be in 0...100") }
                 settings.baseTargetFix = baseFixTarget / 100

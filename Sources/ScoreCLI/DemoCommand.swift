@@ -50,7 +50,7 @@ struct DemoCommand: ParsableCommand {
     var stage1HoldsFirstOnly = false
     @Option(help: "Built-in task: the validation fix rate (%) the base's two-attempt phase must also reach (default 0: none).")
     var baseFixTarget: Double?
-    @Option(help: "Built-in task: most steps of the base's plain-addition phase (default 2000; it stops earlier at its target).")
+    @Option(help: "Built-in task: most steps of the base's plain-addition phase (default 2000; it stops earlier at its target; its warm-up is a tenth of this).")
     var pretrainSteps: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
@@ -66,7 +66,9 @@ struct DemoCommand: ParsableCommand {
         if model != nil, check || margin != nil { throw ValidationError("--check runs the built-in task (no --model)") }
         if margin != nil, !check { throw ValidationError("--margin needs --check") }
         if let model {
-            guard digits == nil else { throw ValidationError("--digits is for the built-in task (no --model)") }
+            guard digits == nil, baseFixTarget == nil, pretrainSteps == nil else {
+                throw ValidationError("--digits, --base-fix-target and --pretrain-steps are for the built-in task (no --model)")
+            }
             settings = DemoSettings.pretrained()
             if quick { settings.stageISteps = settings.stageISteps / 2; settings.stageIISteps = settings.stageIISteps / 2 }
             if let evalCount { settings.evalCount = evalCount }

@@ -67,6 +67,23 @@ Tests/mpi/mpi_test.sh "$LIB_DIR"
 echo "== SCoRe learns: a short fixed-seed run must lift Δ(t1,t2) over its base's (score-cli demo --check)"
 "$LIB_DIR/score-cli" demo --check --seed 3 --out "$OUT/learning-check" 2>&1 | tr '\r' '\n' | grep -v '^  [A-Za-z]* *\['
 
+echo "== score-cli eval --out: a JSON line per problem whose verdicts match its texts and the printed accuracies"
+"$LIB_DIR/score-cli" eval --model "$OUT/learning-check/score-model" --fixed-width --count 50 --out "$OUT/eval.jsonl" \
+    | tee "$OUT/eval.txt"
+python3 - "$OUT/eval.jsonl" "$OUT/eval.txt" <<'PY'
+import json, re, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+printed = open(sys.argv[2]).read()
+assert len(rows) == 50, f"{len(rows)} rows for 50 problems"
+for row in rows:
+    assert row["correct1"] == (row["attempt1"].strip() == row["reference"]), row
+    assert row["correct2"] == (row["attempt2"].strip() == row["reference"]), row
+for turn in ("1", "2"):
+    share = 100 * sum(row["correct" + turn] for row in rows) / len(rows)
+    shown = float(re.search(r"Acc@t" + turn + r" ([0-9.]+)", printed).group(1))
+    assert abs(share - shown) < 0.06, (turn, share, shown)
+PY
+
 echo "== Saves killed midway leave the old or the new folder"
 if ! command -v strace > /dev/null; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -50,6 +50,8 @@ struct DemoCommand: ParsableCommand {
     var stage1HoldsFirstOnly = false
     @Option(help: "Built-in task: the validation fix rate (%) the base's two-attempt phase must also reach (default 0: none).")
     var baseFixTarget: Double?
+    @Option(help: "Built-in task: the chance (%) that the base's two-attempt data keeps a right first attempt (default 90; otherwise it breaks it).")
+    var baseKeep: Double?
     @Option(help: "Built-in task: most steps of the base's plain-addition phase (default 2000; it stops earlier at its target; its warm-up is a tenth of this).")
     var pretrainSteps: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
@@ -66,8 +68,8 @@ struct DemoCommand: ParsableCommand {
         if model != nil, check || margin != nil { throw ValidationError("--check runs the built-in task (no --model)") }
         if margin != nil, !check { throw ValidationError("--margin needs --check") }
         if let model {
-            guard digits == nil, baseFixTarget == nil, pretrainSteps == nil else {
-                throw ValidationError("--digits, --base-fix-target and --pretrain-steps are for the built-in task (no --model)")
+            guard digits == nil, baseFixTarget == nil, baseKeep == nil, pretrainSteps == nil else {
+                throw ValidationError("--digits, --base-fix-target, --base-keep and --pretrain-steps are for the built-in task (no --model)")
             }
             settings = DemoSettings.pretrained()
             if quick { settings.stageISteps = settings.stageISteps / 2; settings.stageIISteps = settings.stageIISteps / 2 }
@@ -98,6 +100,10 @@ struct DemoCommand: ParsableCommand {
             if let baseFixTarget {
                 guard (0...100).contains(baseFixTarget) else { throw ValidationError("--base-fix-target must be in 0...100") }
                 settings.baseTargetFix = baseFixTarget / 100
+            }
+            if let baseKeep {
+                guard (0...100).contains(baseKeep) else { throw ValidationError("--base-keep must be in 0...100") }
+                settings.baseKeep = baseKeep / 100
             }
             if let digits {
                 guard (2...3).contains(digits) else { throw ValidationError("--digits must be 2 or 3 (got \(digits))") }

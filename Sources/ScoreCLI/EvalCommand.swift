@@ -21,10 +21,15 @@ struct EvalCommand: ParsableCommand {
     var attempts: Int?
     @Option(help: "Majority voting with a budget of K sampled attempts per problem (temperature 1): K parallel samples against K/N samples each self-corrected to N attempts (N = --attempts, at least 2; default 2).")
     var majority: Int?
+    @Option(help: "Two-attempt evaluation: also write every problem's attempts and verdicts as JSON Lines to this file.")
+    var out: String?
 
     func run() throws {
         guard let evaluation = EvaluationProtocol(rawValue: `protocol`) else {
             throw ValidationError("unknown protocol '\(`protocol`)' (greedy, mixed)")
+        }
+        if out != nil, attempts != nil || majority != nil {
+            throw ValidationError("--out writes the two-attempt evaluation (no --attempts or --majority)")
         }
         let bundle = try folder.bundle()
         let format = try bundle.format(instruction: folder.instruction)
@@ -63,9 +68,13 @@ struct EvalCommand: ParsableCommand {
             print(line)
         }
         if attempts != nil || majority != nil { return }
-        let m = try bundle.model.evaluateSelfCorrection(
+        let (m, episodes, pairs) = try bundle.model.evaluateSelfCorrection(
             problems: chosen, format: format, verifier: verifier,
-            protocol: evaluation, maxNewTokens: tokens, seed: seed).metrics
+            protocol: evaluation, maxNewTokens: tokens, seed: seed)
+        if let out {
+            try ProblemsInspectCommand.write(
+                try ProblemsInspectCommand.rows(episodes: episodes, pairs: pairs, problems: chosen, format: format), to: out)
+        }
         print(m.summary(protocol: evaluation.rawValue))
     }
 }

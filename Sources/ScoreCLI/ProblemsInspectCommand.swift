@@ -43,32 +43,16 @@ struct ProblemsInspectCommand: ParsableCommand {
         let all = try SelfCorrectionProblem.readJSONLines(from: URL(fileURLWithPath: problems))
         let chosen = Array(all.prefix(max(1, count)))
         let verifier = try folder.chosenVerifier(builtInTask: false)
-        let (metrics, episodes, _) = try bundle.model.evaluateSelfCorrection(
+        let (metrics, episodes, pairs) = try bundle.model.evaluateSelfCorrection(
             problems: chosen, format: format, verifier: verifier, protocol: evaluation,
             maxNewTokens: maxNewTokens, seed: seed)
-        let scores = try format.score(episodes, problems: chosen, verifier: verifier)
-        var rows = [Row]()
-        for (e, episode) in episodes.enumerated() {
-            let problem = chosen[episode.group]
-            let first = try format.text(of: episode.attempt1.tokens)
-            let second = try episode.attempt2.map { try format.text(of: $0.tokens) } ?? first
-            let pair = scores.pairs[e]
-            rows.append(Row(prompt: problem.prompt, reference: problem.reference, attempt1: first, attempt2: second,
-                            correct1: pair.correct1, correct2: pair.correct2,
-                            bare1: Self.isBareNumber(first), bare2: Self.isBareNumber(second),
-                            truncated1: pair.truncated1, truncated2: pair.truncated2))
-        }
+        let rows = try Self.rows(episodes: episodes, pairs: pairs, problems: chosen, format: format)
         for row in rows.prefix(max(0, show)) {
             print("\(row.prompt.debugDescription)  ref \(row.reference)")
             print("   1 \(row.correct1 ? "ok " : "bad") \(row.attempt1.debugDescription)")
             print("   2 \(row.correct2 ? "ok " : "bad") \(row.attempt2.debugDescription)")
         }
-        if let out {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let lines = try rows.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
-        }
+        if let out { try Self.write(rows, to: out) }
         let n = Double(max(1, rows.count))
         func share(_ predicate: (Row) -> Bool) -> Double { 100 * Double(rows.filter(predicate).count) / n }
         print(metrics.summary(protocol: evaluation.rawValue))
@@ -78,6 +62,31 @@ struct ProblemsInspectCommand: ParsableCommand {
                      share { $0.attempt1 != $0.attempt2 },
                      share { Self.answer($0.attempt1) != Self.answer($0.attempt2) },
                      100 * Double(rows.filter { $0.bare1 && $0.correct1 }.count) / Double(max(1, rows.filter(\.bare1).count))))
+    }
+
+    /// One row per evaluated episode, with its scored pair (as `evaluateSelfCorrection` returns them).
+    static func rows(episodes: [Episode], pairs: [AttemptPair], problems: [SelfCorrectionProblem],
+                     format: SelfCorrectionFormat) throws -> [Row] {
+        var rows = [Row]()
+        for (e, episode) in episodes.enumerated() {
+            let problem = problems[episode.group]
+            let first = try format.text(of: episode.attempt1.tokens)
+            let second = try episode.attempt2.map { try format.text(of: $0.tokens) } ?? first
+            let pair = pairs[e]
+            rows.append(Row(prompt: problem.prompt, reference: problem.reference, attempt1: first, attempt2: second,
+                            correct1: pair.correct1, correct2: pair.correct2,
+                            bare1: isBareNumber(first), bare2: isBareNumber(second),
+                            truncated1: pair.truncated1, truncated2: pair.truncated2))
+        }
+        return rows
+    }
+
+    /// Writes `rows` as JSON Lines to the file at `path`.
+    static func write(_ rows: [Row], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let lines = try rows.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// Whether `text` is one integer and nothing else (surrounding whitespace and one trailing

@@ -54,6 +54,8 @@ struct DemoCommand: ParsableCommand {
     var baseKeep: Double?
     @Option(help: "Built-in task: most steps of the base's plain-addition phase (default 2000; it stops earlier at its target; its warm-up is a tenth of this).")
     var pretrainSteps: Int?
+    @Option(help: "Built-in task: most steps of the base's two-attempt phase (default 200; it stops earlier at its targets; its cosine schedule spans this).")
+    var baseSteps: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
@@ -68,8 +70,9 @@ struct DemoCommand: ParsableCommand {
         if model != nil, check || margin != nil { throw ValidationError("--check runs the built-in task (no --model)") }
         if margin != nil, !check { throw ValidationError("--margin needs --check") }
         if let model {
-            guard digits == nil, baseFixTarget == nil, baseKeep == nil, pretrainSteps == nil else {
-                throw ValidationError("--digits, --base-fix-target, --base-keep and --pretrain-steps are for the built-in task (no --model)")
+            guard digits == nil, baseFixTarget == nil, baseKeep == nil, pretrainSteps == nil, baseSteps == nil else {
+                throw ValidationError(
+                    "--digits, --base-fix-target, --base-keep, --pretrain-steps and --base-steps are for the built-in task (no --model)")
             }
             settings = DemoSettings.pretrained()
             if quick { settings.stageISteps = settings.stageISteps / 2; settings.stageIISteps = settings.stageIISteps / 2 }
@@ -96,6 +99,12 @@ struct DemoCommand: ParsableCommand {
                     throw ValidationError("--pretrain-steps must be in 200...100000 (got \(pretrainSteps))")
                 }
                 settings.pretrainSteps = pretrainSteps
+            }
+            if let baseSteps {
+                guard (settings.baseMinSteps...100_000).contains(baseSteps) else {
+                    throw ValidationError("--base-steps must be in \(settings.baseMinSteps)...100000 (got \(baseSteps))")
+                }
+                settings.baseSteps = baseSteps
             }
             if let baseFixTarget {
                 guard (0...100).contains(baseFixTarget) else { throw ValidationError("--base-fix-target must be in 0...100") }

@@ -30,9 +30,9 @@ struct SCoReCommand: ParsableCommand {
     var fixedWidth = false
     @Option(help: "Validation problems (from the training split, excluded from base SFT data).") var validationCount = 300
     @Option(help: "Check validation every this many base steps.") var validationEvery = 10
-    @Option(help: "Stage I steps.") var stageI = 100
-    @Option(help: "Stage II steps.") var stageII = 100
-    @Option(help: "Stage I/II rounds (>1 interleaves the stages).") var rounds = 1
+    @Option(help: "Stage I steps per round.") var stageI = 100
+    @Option(help: "Stage II steps per round.") var stageII = 100
+    @Option(help: "Rounds of --stage-i then --stage-ii steps (more than 1 interleaves the stages and repeats their steps).") var rounds = 1
     @Option(help: "Prompts per RL step.") var prompts = 32
     @Option(help: "Samples per prompt.") var samples = 4
     @Option(help: "RL learning rate.") var learningRate: Float = 1e-4

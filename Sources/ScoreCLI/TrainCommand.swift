@@ -12,9 +12,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training problems as JSON Lines ({\"prompt\": …, \"reference\": …} per line).") var problems: String
     @Option(help: "Folder to save the trained model to (with the source folder's tokenizer files); with LoRA, the adapters (PEFT) too.")
     var out: String
-    @Option(help: "Stage I steps.") var stageI = 50
-    @Option(help: "Stage II steps.") var stageII = 50
-    @Option(help: "Stage I/II rounds (more than 1 interleaves the stages).") var rounds = 1
+    @Option(help: "Stage I steps per round.") var stageI = 50
+    @Option(help: "Stage II steps per round.") var stageII = 50
+    @Option(help: "Rounds of --stage-i then --stage-ii steps (more than 1 interleaves the stages and repeats their steps).") var rounds = 1
     @Option(help: "Prompts per step.") var prompts = 8
     @Option(help: "Samples per prompt.") var samples = 4
     @Option(help: "Learning rate (AdamW).") var learningRate: Float = 1e-5

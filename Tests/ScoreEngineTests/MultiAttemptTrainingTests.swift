@@ -45,7 +45,9 @@ struct MultiAttemptTrainingTests {
                     let s = try trainer.step()
                     let label = "\(kl) attempts \(attempts.map(String.init) ?? "default") step \(s.step)"
                     #expect(Self.near(Double(s.loss), expected.loss, 1e-5), "\(label): loss \(s.loss)")
-                    #expect(abs(Double(s.klTurn1) - expected.kl1) < 1e-7 && abs(Double(s.klTurn2) - expected.kl2) < 1e-7,
+                    // A KL is a small difference of log-probabilities: relative 1e-4 (the recording's
+                    // last digits move with the CPU's BLAS kernels).
+                    #expect(Self.near(Double(s.klTurn1), expected.kl1, 1e-4) && Self.near(Double(s.klTurn2), expected.kl2, 1e-4),
                             "\(label): KL \(s.klTurn1) \(s.klTurn2)")
                     #expect(Self.near(Double(s.gradNorm), expected.norm, 1e-5), "\(label): norm \(s.gradNorm)")
                     #expect(s.metrics.accuracyT1 == expected.acc1 && s.metrics.accuracyT2 == expected.acc2, "\(label)")

@@ -2372,9 +2372,15 @@ static void test_lora(void) {
     EXPECT(score_policy_adapter_info(other, &rank, NULL), SCORE_OK);
     CHECK(rank == 0, "merged policy still reports rank %d", rank);
     float *merged = snapshot(other);
-    bool close = true;
-    for (size_t i = 0; i < PROBE_FLOATS; i++) close = close && close_to(merged[i], trained[i], 1e-4);
-    CHECK(close, "merged logits differ from the adapted ones");
+    /* Folding B·A into W rounds differently from adding B·(A·x): compare on the logits' scale. */
+    double largest = 0, worst = 0;
+    for (size_t i = 0; i < PROBE_FLOATS; i++) {
+        double size = trained[i] < 0 ? -trained[i] : trained[i];
+        double gap = merged[i] > trained[i] ? merged[i] - trained[i] : trained[i] - merged[i];
+        if (size > largest) largest = size;
+        if (gap > worst) worst = gap;
+    }
+    CHECK(worst <= 1e-5 * largest, "merged logits differ from the adapted ones by %g (largest logit %g)", worst, largest);
     free(merged);
     free(trained);
     free(base);

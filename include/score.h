@@ -488,7 +488,9 @@ typedef struct score_trainer_options {
     float grad_clip;           /* global norm; 0 = no clipping; default 1 */
     int32_t samples_per_prompt;/* k, 1...1024; default 4 (with 1, leave-one-out has no other
                                   sample and subtracts nothing); prompts x k <= 65536 a step */
-    float temperature;         /* sampling of both attempts during training; default 1 */
+    float temperature;         /* sampling of both attempts during training; default 1. The policy
+                                  trained is the one sampled, softmax(logits / temperature) (0: greedy
+                                  samples, log-probabilities at 1) */
     /* Attempt 1 of two-attempt steps only; < 0 (default -1) = temperature. When it differs from
        temperature, first attempts are not the policy's own samples, so turn 1's policy-gradient
        term is masked (it keeps its KL term); single-turn steps sample at temperature. */

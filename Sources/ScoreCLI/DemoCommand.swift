@@ -35,6 +35,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "KL penalty of the RL rows: k1-in-reward (default: the paper's KL(π‖π_ref), in the return), k3, k2, k1.") var kl: String?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
+    @Option(help: "Sampling temperature of the RL rows in training (default 1; with --model 0.7); the policy trained is the one sampled, softmax(logits / T).")
+    var temperature: Float?
     @Option(help: "Temperature of attempt 1 in the two-attempt RL rows (default: the RL temperature); when it differs, turn 1's policy-gradient term is masked.")
     var firstTemperature: Float?
     @Option(help: "Checkpoint each RL row keeps: last (default), validation (built-in task only) or training-reward.")
@@ -132,6 +134,10 @@ struct DemoCommand: ParsableCommand {
             settings.rl.attempts = attempts
         }
         settings.rl.objective.stageIHoldsFirstOnly = stage1HoldsFirstOnly
+        if let temperature {
+            guard temperature.isFinite, temperature > 0 else { throw ValidationError("--temperature must be finite and > 0") }
+            settings.rl.temperature = temperature
+        }
         if let firstTemperature {
             guard firstTemperature.isFinite, firstTemperature >= 0 else {
                 throw ValidationError("--first-temperature must be finite and >= 0")

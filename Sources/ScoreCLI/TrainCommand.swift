@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Prompts per step.") var prompts = 8
     @Option(help: "Samples per prompt.") var samples = 4
     @Option(help: "Learning rate (AdamW).") var learningRate: Float = 1e-5
-    @Option(help: "Sampling temperature during training.") var temperature: Float = 1
+    @Option(help: "Sampling temperature during training; the policy trained is the one sampled, softmax(logits / T) (0: greedy samples, log-probabilities at 1).") var temperature: Float = 1
     @Option(help: "Maximum tokens per attempt.") var maxNewTokens = 128
     @OptionGroup var objective: ObjectiveArguments
     @Option(help: "Checkpoint kept: last, validation (greedy Acc@t2 on --validation) or training-reward (the paper's).")

@@ -14,17 +14,20 @@ struct GradientCheckTests {
 
     /// L(θ) = Σ cᵢ · log π(targetᵢ), accumulated in Double.
     static func objective(_ model: Transformer, tokens: [Int], targets: [Int], weights: [Float],
-                          batch: Int, seqLen: Int) throws -> Double {
-        let logProbs = try model.forward(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
+                          batch: Int, seqLen: Int, temperature: Float = 1) throws -> Double {
+        let logProbs = try model.forward(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen,
+                                         temperature: temperature)
         var total = 0.0
         for i in logProbs.indices { total += Double(weights[i]) * Double(logProbs[i]) }
         return total
     }
 
     /// With two threads the batch of two runs as two parallel shards whose gradients are summed;
-    /// sequences of 70 tokens cross the attention's 64-row block boundary.
-    @Test(arguments: [(0, 1, 7), (0, 2, 7), (1, 1, 7), (1, 2, 7), (0, 1, 70)])
-    func everyTensorMatchesCentralDifferences(configIndex: Int, threads: Int, seqLen: Int) throws {
+    /// sequences of 70 tokens cross the attention's 64-row block boundary. A temperature other than
+    /// 1 differentiates log softmax(logits / T).
+    @Test(arguments: [(0, 1, 7, 1), (0, 2, 7, 1), (1, 1, 7, 1), (1, 2, 7, 1), (0, 1, 70, 1), (0, 2, 7, 0.5), (1, 1, 7, 1.7)]
+          as [(Int, Int, Int, Float)])
+    func everyTensorMatchesCentralDifferences(configIndex: Int, threads: Int, seqLen: Int, temperature: Float) throws {
         var (_, config) = Self.configs[configIndex]
         config.maxSeqLen = max(config.maxSeqLen, seqLen)
         let model = try Transformer(config: config, seed: 7, threads: threads)
@@ -40,7 +43,7 @@ struct GradientCheckTests {
         let weights = targets.map { $0 < 0 ? Float(0) : rng.nextNormal() }
 
         model.zeroGradients()
-        _ = try model.forward(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
+        _ = try model.forward(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen, temperature: temperature)
         try model.backward(dLogProbs: weights)
         let analytic = model.gradients.array
 
@@ -55,9 +58,11 @@ struct GradientCheckTests {
             let base = model.parameters.pointer + tensor.offset
             let saved = Array(UnsafeBufferPointer(start: base, count: tensor.count))
             for i in 0..<tensor.count { base[i] = saved[i] + epsilon * direction[i] }
-            let plus = try Self.objective(model, tokens: tokens, targets: targets, weights: weights, batch: batch, seqLen: seqLen)
+            let plus = try Self.objective(model, tokens: tokens, targets: targets, weights: weights, batch: batch,
+                                          seqLen: seqLen, temperature: temperature)
             for i in 0..<tensor.count { base[i] = saved[i] - epsilon * direction[i] }
-            let minus = try Self.objective(model, tokens: tokens, targets: targets, weights: weights, batch: batch, seqLen: seqLen)
+            let minus = try Self.objective(model, tokens: tokens, targets: targets, weights: weights, batch: batch,
+                                           seqLen: seqLen, temperature: temperature)
             for i in 0..<tensor.count { base[i] = saved[i] }
             let numeric = (plus - minus) / (2 * Double(epsilon))
 
@@ -65,6 +70,30 @@ struct GradientCheckTests {
             #expect(error <= 2e-3 + 1e-2 * abs(expected),
                     "\(tensor.name): analytic \(expected) vs numeric \(numeric)")
             #expect(abs(expected) > 1e-4, "\(tensor.name): gradient unexpectedly zero")
+        }
+    }
+
+    /// log-probabilities at temperature T are log softmax(z / T) of the untempered pass's logits z.
+    @Test func temperedLogProbsAreThoseOfTheScaledLogits() throws {
+        let model = try Transformer(config: Self.configs[0].1, seed: 4)
+        let tokens = [1, 5, 9, 2, 7], targets = [5, 9, 2, 7, 3], n = tokens.count, v = model.config.vocabSize
+        _ = try model.forward(tokens: tokens, targets: targets, batch: 1, seqLen: n, allLogits: true)
+        let logits = try #require(model.lastLogits)
+        for temperature: Float in [0.3, 1, 2.5] {
+            let tempered = try model.forward(tokens: tokens, targets: targets, batch: 1, seqLen: n, temperature: temperature)
+            for r in 0..<n {
+                let row = logits[(r * v)..<((r + 1) * v)].map { Double($0) / Double(temperature) }
+                let top = row.max() ?? 0
+                let logZ = top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) })
+                let expected = row[targets[r]] - logZ
+                #expect(abs(Double(tempered[r]) - expected) <= 1e-5 * max(1, abs(expected)),
+                        "T = \(temperature), position \(r): \(tempered[r]) vs \(expected)")
+            }
+        }
+        for bad: Float in [0, -1, .nan, .infinity] {
+            #expect(throws: ScoreError.self) {
+                try model.forward(tokens: tokens, targets: targets, batch: 1, seqLen: n, temperature: bad)
+            }
         }
     }
 

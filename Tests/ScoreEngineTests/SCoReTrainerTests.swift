@@ -218,4 +218,50 @@ struct SCoReTrainerTests {
         let first = batches[0].map(\.response)
         #expect(Set(first.prefix(4)).count > 1 || Set(first.suffix(4)).count > 1)
     }
+
+    /// The trainer's policy at temperature T is softmax(z / T): training at T is training at 1 a
+    /// model whose output projection is divided by T. Both sample the same episodes and, away from
+    /// the reference (so the KL terms count), get the same gradients (the output projection's
+    /// scaled by 1/T, the chain rule through the division).
+    @Test func trainingAtATemperatureTrainsTheTemperedPolicy() throws {
+        var config = Self.config
+        config.tieEmbeddings = false
+        let temperature: Float = 0.6
+        let tempered = try Transformer(config: config, seed: 3)
+        let scaled = tempered.copy()
+        let output = try #require(scaled.layout.tensors.first { $0.offset == scaled.layout.output })
+        let outputRange = output.offset..<(output.offset + output.count)
+        for i in outputRange { scaled.parameters.pointer[i] /= temperature }
+        let verifier = ClosureVerifier { items in items.indices.map { Float($0 % 3 == 0 ? 1 : 0) } }
+        func trainer(_ policy: Transformer, temperature: Float) throws -> SCoReTrainer {
+            var options = SCoReOptions()
+            options.promptsPerStep = 3
+            options.samplesPerPrompt = 2
+            options.maxNewTokens = 3
+            options.temperature = temperature
+            options.plan = .score(stageI: 0, stageII: 1, rounds: 1)
+            return try SCoReTrainer(policy: policy, problems: Self.problems,
+                                    format: try SelfCorrectionFormat(tokenizer: ByteTokenizer(), instruction: "Fix?"),
+                                    verifier: verifier, options: options)
+        }
+        let a = try trainer(tempered, temperature: temperature), b = try trainer(scaled, temperature: 1)
+        var rng = RandomGenerator(seed: 8)
+        for i in 0..<tempered.parameters.count {
+            let step = 0.05 * rng.nextNormal()
+            tempered.parameters.pointer[i] += step
+            scaled.parameters.pointer[i] += outputRange.contains(i) ? step / temperature : step
+        }
+        let statsA = try a.computeGradients(on: Self.problems), statsB = try b.computeGradients(on: Self.problems)
+        #expect(statsA.metrics == statsB.metrics, "the two trainers sampled different episodes")
+        #expect(abs(statsA.klTurn2) > 1e-4 && abs(statsA.klTurn2 - statsB.klTurn2) <= 1e-4 * abs(statsB.klTurn2))
+        let gradientsA = tempered.gradients.array, gradientsB = scaled.gradients.array
+        let largest = gradientsB.map { abs($0) }.max() ?? 0
+        #expect(largest > 1e-3)
+        var worst: Float = 0
+        for i in gradientsA.indices {
+            let expected = outputRange.contains(i) ? gradientsB[i] / temperature : gradientsB[i]
+            worst = max(worst, abs(gradientsA[i] - expected))
+        }
+        #expect(worst <= 1e-4 * largest, "gradients differ by \(worst) (largest \(largest))")
+    }
 }

@@ -57,6 +57,8 @@ final class TrainingActivations {
     var logitIndex: [Int32] = []
     /// Whether `logitRows` is every row (then no gathering is needed).
     var allLogits: Bool { logitRows.count == rows }
+    /// 1 / temperature of the last forward pass: the saved logits are the raw ones times this.
+    var logitScale: Float = 1
     /// Whether the last forward pass applied adapters (its backward must then go through them).
     var adapted = false
     let loraRank: Int

@@ -66,14 +66,15 @@ extension Transformer {
         }
         let shape = AttentionShape(batch: a.batch, seqLen: t, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                                    headDim: c.headDim)
-        // dLogits = g · (onehot(target) − softmax), in place over the logits of the rows that have them.
+        // dLogits = g · (onehot(target) − softmax) / T, in place over the logits of the rows that have
+        // them (the saved logits are already divided by the temperature T).
         let logits = a.logits.pointer, m = a.logitRows.count
         dLogProbs.withUnsafeBufferPointer { g in
             rowChunks(m, threads) { s, e in
                 for i in s..<e {
                     let r = Int(a.logitRows[i])
                     let row = logits + i * v
-                    let scale = g[r]
+                    let scale = g[r] * a.logitScale
                     if scale == 0 {
                         row.update(repeating: 0, count: v)
                         continue

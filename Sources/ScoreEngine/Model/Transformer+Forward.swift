@@ -6,9 +6,15 @@ extension Transformer {
     /// Runs the model on `tokens` (row-major [batch, seqLen]) and returns, for each position,
     /// log π(targets[i] | tokens[..i]) — or 0 where `targets[i]` is negative (ignored position).
     /// Only positions with a target get logits (the output projection is skipped elsewhere), unless
-    /// `allLogits` is set or no position has a target (a pass run for its logits).
-    public func forward(tokens: [Int], targets: [Int], batch: Int, seqLen: Int, allLogits: Bool = false) throws -> [Float] {
+    /// `allLogits` is set or no position has a target (a pass run for its logits). At a
+    /// `temperature` other than 1 the distribution is softmax(logits / temperature), the one a
+    /// sampler at that temperature draws from, and `backward` differentiates that.
+    public func forward(tokens: [Int], targets: [Int], batch: Int, seqLen: Int, allLogits: Bool = false,
+                        temperature: Float = 1) throws -> [Float] {
         try validateBlock(tokens: tokens, targets: targets, batch: batch, seqLen: seqLen)
+        guard temperature.isFinite, temperature > 0 else {
+            throw ScoreError.invalidArgument("a forward pass's temperature must be finite and positive (got \(temperature))")
+        }
         let shards = shardCount(batch: batch)
         let parts = trainingActivations(batch: batch, seqLen: seqLen, shards: shards)
         var row = 0
@@ -19,6 +25,7 @@ extension Transformer {
         }
         let everyRow = allLogits || !targets.contains { $0 >= 0 }
         for a in parts {
+            a.logitScale = 1 / temperature
             a.logitRows = (0..<a.rows).filter { everyRow || a.targets[$0] >= 0 }.map { Int32($0) }
             a.logitIndex = [Int32](repeating: -1, count: a.rows)
             for (index, r) in a.logitRows.enumerated() { a.logitIndex[Int(r)] = Int32(index) }
@@ -38,7 +45,8 @@ extension Transformer {
         return logProbs
     }
 
-    /// The logits of the last forward pass, [batch·seqLen, vocabSize]; nil before any forward, after
+    /// The logits of the last forward pass (divided by its temperature), [batch·seqLen, vocabSize];
+    /// nil before any forward, after
     /// `backward` (which reuses their storage for the logit gradients) and when the pass computed
     /// logits only at positions with a target.
     public var lastLogits: [Float]? {
@@ -128,8 +136,8 @@ extension Transformer {
                 (a.gatheredNorm.pointer + i * d).update(from: a.normFinal.pointer + Int(r) * d, count: d)
             }
         }
-        Blas.matmulTransB(m: m, n: v, k: d, a: normRows, lda: d, b: weight(layout.output), ldb: d,
-                          c: a.logits.pointer, ldc: v, threads: threads)
+        Blas.matmulTransB(m: m, n: v, k: d, alpha: a.logitScale, a: normRows, lda: d, b: weight(layout.output),
+                          ldb: d, c: a.logits.pointer, ldc: v, threads: threads)
         rowChunks(m, threads) { s, e in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
             defer { scratch.deallocate() }

@@ -70,8 +70,14 @@ public struct SCoReOptions: Codable, Sendable, Equatable {
     /// Stage II rewards attempt 1 and shapes each later attempt by its progress over the one before
     /// (see `SCoReObjective.turnReturns`). More than two needs `secondAttemptsPerFirst` = 1.
     public var attempts: Int = 2
-    /// Sampling temperature of both attempts during training.
+    /// Sampling temperature of both attempts during training. The policy the objective scores and
+    /// differentiates is the one sampled, softmax(logits / temperature), and the KL compares it with
+    /// the reference at the same temperature; so a temperature below 1 trains the sharper policy
+    /// on its own samples (on-policy), not the untempered one on another's.
     public var temperature: Float = 1
+    /// The temperature of the policy's log-probabilities in the objective: `temperature`, or 1 when
+    /// training samples greedily (temperature 0, not a distribution).
+    public var policyTemperature: Float { temperature > 0 ? temperature : 1 }
     /// A different temperature for attempt 1 of two-attempt steps (nil: `temperature`). Below 1
     /// the first attempts resemble greedy ones, so training sees right first attempts about as
     /// often as greedy evaluation does. Such first attempts are not the policy's own samples, so

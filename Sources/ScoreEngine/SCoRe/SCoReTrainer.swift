@@ -43,7 +43,8 @@ public enum TrainingPhase: Int, Sendable {
 
 /// SCoRe training: on-policy two-attempt rollouts, verifier rewards, REINFORCE with a per-token
 /// KL to a frozen reference (a copy of the initial weights), Stage I / Stage II objectives as the
-/// plan says, clipping and AdamW. A failing verifier or a non-finite value stops the step before
+/// plan says, clipping and AdamW. The policy trained is the one sampled: softmax(logits / T) at the
+/// training temperature T (`SCoReOptions.policyTemperature`), for the reference too. A failing verifier or a non-finite value stops the step before
 /// any weight changes; the trainer stays usable.
 ///
 /// A step is two halves a host can run separately: `computeGradients(on:)` leaves the step's
@@ -232,7 +233,7 @@ public final class SCoReTrainer {
                                           maxSeqLen: policy.config.maxSeqLen)
             let referenceLogProbs = try referenceLogProbs(batch)
             let policyLogProbs = try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch,
-                                                    seqLen: batch.seqLen)
+                                                    seqLen: batch.seqLen, temperature: options.policyTemperature)
             let trained = batch.targets.map { $0 >= 0 }
             entropySum += try policy.lastEntropies(mask: trained).reduce(0.0) { $0 + Double($1) }
             trainedCount += trained.filter { $0 }.count
@@ -335,15 +336,19 @@ public final class SCoReTrainer {
     /// Mixed into the seed of the adapters' initial A matrices.
     static let adapterSeed: UInt64 = 0x4C6F_5241
 
-    /// log π_ref of a block's targets: the reference copy, or the policy with its adapters off,
-    /// computed in the policy's activation buffers (the policy's forward comes next and reuses them).
+    /// log π_ref of a block's targets (at the policy's temperature): the reference copy, or the
+    /// policy with its adapters off, computed in the policy's activation buffers (the policy's
+    /// forward comes next and reuses them).
     func referenceLogProbs(_ batch: SequenceBatch) throws -> [Float] {
+        let temperature = options.policyTemperature
         if reference === policy {
             policy.adaptersEnabled = false
             defer { policy.adaptersEnabled = true }
-            return try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, seqLen: batch.seqLen)
+            return try policy.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, seqLen: batch.seqLen,
+                                      temperature: temperature)
         }
         reference.shareActivations(with: policy)
-        return try reference.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, seqLen: batch.seqLen)
+        return try reference.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, seqLen: batch.seqLen,
+                                     temperature: temperature)
     }
 }

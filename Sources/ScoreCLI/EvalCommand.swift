@@ -72,8 +72,8 @@ struct EvalCommand: ParsableCommand {
             problems: chosen, format: format, verifier: verifier,
             protocol: evaluation, maxNewTokens: tokens, seed: seed)
         if let out {
-            try ProblemsInspectCommand.write(
-                try ProblemsInspectCommand.rows(episodes: episodes, pairs: pairs, problems: chosen, format: format), to: out)
+            try AttemptRow.write(
+                try AttemptRow.rows(episodes: episodes, pairs: pairs, problems: chosen, format: format), to: out)
         }
         print(m.summary(protocol: evaluation.rawValue))
     }

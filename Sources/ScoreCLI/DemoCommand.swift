@@ -35,7 +35,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "KL penalty of the RL rows: k1-in-reward (default: the paper's KL(π‖π_ref), in the return), k3, k2, k1.") var kl: String?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
-    @Option(help: "Sampling temperature of the RL rows in training (default 1; with --model 0.7); the policy trained is the one sampled, softmax(logits / T).")
+    @Option(help: "Sampling temperature of the RL rows in training (default 0.5; with --model 0.7); the policy trained is the one sampled, softmax(logits / T).")
     var temperature: Float?
     @Option(help: "Temperature of attempt 1 in the two-attempt RL rows (default: the RL temperature); when it differs, turn 1's policy-gradient term is masked.")
     var firstTemperature: Float?

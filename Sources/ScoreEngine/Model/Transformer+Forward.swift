@@ -46,9 +46,8 @@ extension Transformer {
     }
 
     /// The logits of the last forward pass (divided by its temperature), [batch·seqLen, vocabSize];
-    /// nil before any forward, after
-    /// `backward` (which reuses their storage for the logit gradients) and when the pass computed
-    /// logits only at positions with a target.
+    /// nil before any forward, after `backward` (which reuses their storage for the logit
+    /// gradients) and when the pass computed logits only at positions with a target.
     public var lastLogits: [Float]? {
         guard !activations.isEmpty, activations.allSatisfy({ !$0.tokens.isEmpty && $0.allLogits }) else { return nil }
         let v = config.vocabSize

@@ -44,8 +44,8 @@ public enum TrainingPhase: Int, Sendable {
 /// SCoRe training: on-policy two-attempt rollouts, verifier rewards, REINFORCE with a per-token
 /// KL to a frozen reference (a copy of the initial weights), Stage I / Stage II objectives as the
 /// plan says, clipping and AdamW. The policy trained is the one sampled: softmax(logits / T) at the
-/// training temperature T (`SCoReOptions.policyTemperature`), for the reference too. A failing verifier or a non-finite value stops the step before
-/// any weight changes; the trainer stays usable.
+/// training temperature T (`SCoReOptions.policyTemperature`), for the reference too. A failing
+/// verifier or a non-finite value stops the step before any weight changes; the trainer stays usable.
 ///
 /// A step is two halves a host can run separately: `computeGradients(on:)` leaves the step's
 /// gradients in `policy.gradients`, `applyGradients()` clips them and updates the weights. Between

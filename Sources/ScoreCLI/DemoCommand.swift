@@ -58,7 +58,7 @@ struct DemoCommand: ParsableCommand {
     var pretrainSteps: Int?
     @Option(help: "Built-in task: most steps of the base's two-attempt phase (default 200; it stops earlier at its targets; its cosine schedule spans this).")
     var baseSteps: Int?
-    @Option(help: "Stage I steps of SCoRe and its ablations (default 100; quick 70; with --model 20).")
+    @Option(help: "Stage I steps of SCoRe and its ablations (default 150; quick 70; with --model 20).")
     var stage1Steps: Int?
     @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
     var stage2Steps: Int?

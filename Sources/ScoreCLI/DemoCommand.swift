@@ -45,6 +45,8 @@ struct DemoCommand: ParsableCommand {
     var learningRate: Float?
     @Option(help: "Stage II: subtract λ from the turn-2 reward when a right first attempt was broken (not in the paper; default 0).")
     var breakPenalty: Float?
+    @Option(help: "Stage I: KL weight β2 holding attempt 1 near the base (default 0.1, the paper's for MATH; with --model 1).")
+    var beta2: Float?
     @Option(help: "Built-in task: digits per operand, 2 (default) or 3 (harder: more carries).") var digits: Int?
     @Option(help: "Attempts per episode the RL rows train on (default 2; the table still evaluates two; `score-cli eval --attempts N` on the saved score-model measures the rest).")
     var attempts: Int?
@@ -150,6 +152,10 @@ struct DemoCommand: ParsableCommand {
         if let breakPenalty {
             guard breakPenalty.isFinite, breakPenalty >= 0 else { throw ValidationError("--break-penalty must be finite and >= 0") }
             settings.rl.objective.breakPenalty = breakPenalty
+        }
+        if let beta2 {
+            guard beta2.isFinite, beta2 >= 0 else { throw ValidationError("--beta2 must be finite and >= 0") }
+            settings.rl.objective.beta2 = beta2
         }
         if let stage1Steps { settings.stageISteps = stage1Steps }
         if let stage2Steps { settings.stageIISteps = stage2Steps }

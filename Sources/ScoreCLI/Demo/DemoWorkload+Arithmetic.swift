@@ -38,10 +38,10 @@ extension DemoWorkload {
                 model, examples: plain, steps: settings.pretrainSteps, batch: 64, learningRate: 2e-3,
                 label: "base: addition"
             ) { step in
-                step >= 200 && step % 10 == 0 ? try demo.validation(model).accuracyT1 >= settings.pretrainTarget : false
+                step >= 200 && step % 10 == 0 ? try demo.validationAccuracyT1(model) >= settings.pretrainTarget : false
             }
             guard pretrained else {
-                let reached = try demo.validation(model).accuracyT1
+                let reached = try demo.validationAccuracyT1(model)
                 throw DemoError.baseMissedTarget(seed: seed, detail: String(
                     format: "plain addition reached %.1f%% validation Acc@t1 in %d steps (target %.0f%%)",
                     100 * reached, settings.pretrainSteps, 100 * settings.pretrainTarget))

@@ -78,6 +78,13 @@ final class SelfCorrectionDemo {
                                          maxNewTokens: settings.maxNewTokens).metrics
     }
 
+    /// Greedy first-attempt accuracy on the validation problems: `validation(_:).accuracyT1` without
+    /// generating second attempts (attempt 1 does not depend on them).
+    func validationAccuracyT1(_ model: Transformer) throws -> Double {
+        try model.evaluateAttempts(problems: workload.validation, format: format, verifier: verifier, attempts: 1,
+                                   maxNewTokens: settings.maxNewTokens).accuracies.first ?? 0
+    }
+
     func selfRefineRow(_ base: Transformer) throws -> DemoRow {
         beginPhase("Self-Refine")
         let began = Date()

@@ -62,7 +62,7 @@ struct DemoCommand: ParsableCommand {
     var baseSteps: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 150; quick 70; with --model 20).")
     var stage1Steps: Int?
-    @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
+    @Option(help: "Stage II steps of SCoRe and its ablations (default 100; quick 30; with --model 20).")
     var stage2Steps: Int?
     @Option(help: "Rounds SCoRe and w/o shaping split their Stage I and Stage II steps into, alternating the stages (default 1).")
     var rounds: Int?

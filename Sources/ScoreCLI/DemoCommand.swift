@@ -11,7 +11,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Train every method of the paper's comparison from one base and print the paper-style table.",
         discussion: """
             Without --model: a tiny model learns 2-digit addition from scratch, then every method trains from it \
-            (about 11 minutes on 2 cores; --quick: the base and SCoRe only, about 2–3 minutes). With --model PATH (a GGUF file or a model \
+            (about 8–9 minutes on 2 cores; --quick: the base and SCoRe only, about 2–3 minutes). With --model PATH (a GGUF file or a model \
             folder): the pretrained model is the base, on short multi-step arithmetic problems (or --problems \
             and --held-out files), trained with micro-batches and, with --lora-rank, LoRA adapters.
             """)
@@ -62,7 +62,7 @@ struct DemoCommand: ParsableCommand {
     var baseSteps: Int?
     @Option(help: "Stage I steps of SCoRe and its ablations (default 150; quick 70; with --model 20).")
     var stage1Steps: Int?
-    @Option(help: "Stage II steps of SCoRe and its ablations (default 100; quick 30; with --model 20).")
+    @Option(help: "Stage II steps of SCoRe and its ablations (default 50; quick 30; with --model 20).")
     var stage2Steps: Int?
     @Option(help: "Rounds SCoRe and w/o shaping split their Stage I and Stage II steps into, alternating the stages (default 1).")
     var rounds: Int?

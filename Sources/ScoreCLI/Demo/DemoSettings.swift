@@ -36,9 +36,10 @@ struct DemoSettings {
     /// attempt 1 at the base while attempt 2 learns to fix it; Stage II lets attempt 1 climb too.
     /// Against 100 + 50 (quick screens, RESULTS.md), 100 + 100 narrowed the gain Δ(SCoRe) − Δ(base)
     /// on eight seeds (10.6 → 8.3) and 150 + 50 widened it a little on fifteen (14.6 → 15.7). At
-    /// β2 = 0.1, 150 + 100 lowered Δc→i on the seeds it was tried on (6–10: 4.0 → 1.7) but hardly
-    /// elsewhere (21–25: 3.8 → 3.6; 1–5: 6.7 → 5.4) and narrowed the gain on both (21.7 → 17.8,
-    /// 17.0 → 13.3), so Stage II keeps 50.
+    /// β2 = 0.1, 150 + 100 lowered Δc→i most on the seeds it was screened on (6–10: 4.0 → 1.7),
+    /// less elsewhere (21–25: 3.8 → 3.6; 1–5: 6.7 → 5.4; 26–30: 4.1 → 3.1), never to 2, and
+    /// narrowed the gain on 21–25 and 1–5 (21.7 → 17.8, 17.0 → 13.3, below the paper's 15.6), so
+    /// Stage II keeps 50 (RESULTS.md).
     var stageISteps = 150
     var stageIISteps = 50
     /// Rounds the Stage I and Stage II steps are split into (1: all of Stage I, then Stage II).

@@ -67,7 +67,7 @@ Tests/mpi/mpi_test.sh "$LIB_DIR"
 echo "== SCoRe learns: a short fixed-seed run must lift Δ(t1,t2) over its base's (score-cli demo --check)"
 "$LIB_DIR/score-cli" demo --check --seed 3 --out "$OUT/learning-check" 2>&1 | tr '\r' '\n' | grep -v '^  [A-Za-z]* *\['
 
-echo "== score-cli demo refuses a training temperature that is not a distribution's, and a negative or NaN β2"
+echo "== score-cli demo refuses a training temperature that is not a distribution's, a negative or NaN β2, and no prompts per RL step"
 for bad in 0 -1 nan; do
     if "$LIB_DIR/score-cli" demo --quick --temperature="$bad" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
         echo "demo accepted --temperature $bad"; exit 1
@@ -79,6 +79,12 @@ for bad in -1 nan; do
         echo "demo accepted --beta2 $bad"; exit 1
     fi
     grep -q -- "--beta2 must be" "$OUT/refused.txt"
+done
+for bad in 0 -4; do
+    if "$LIB_DIR/score-cli" demo --quick --prompts="$bad" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
+        echo "demo accepted --prompts $bad"; exit 1
+    fi
+    grep -q -- "--prompts must be" "$OUT/refused.txt"
 done
 
 echo "== score-cli eval --out: a JSON line per problem whose verdicts match its texts and the printed accuracies"

@@ -33,6 +33,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "With --problems: held-out problems as JSON Lines.") var heldOut: String?
     @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
     @Option(help: "KL penalty of the RL rows: k1-in-reward (default: the paper's KL(π‖π_ref), in the return), k3, k2, k1.") var kl: String?
+    @Option(help: "Prompts per step of the RL rows (default 32; with --model 4).") var prompts: Int?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
     @Option(help: "Sampling temperature of the RL rows in training (default 0.5; with --model 0.7); the policy trained is the one sampled, softmax(logits / T).")
@@ -125,6 +126,10 @@ struct DemoCommand: ParsableCommand {
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)
         }
         if let kl { settings.rl.objective.klEstimator = try ObjectiveArguments.choice(kl, KLEstimator.allCases, "--kl") }
+        if let prompts {
+            guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
+            settings.rl.promptsPerStep = prompts
+        }
         if let secondAttempts {
             guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1") }
             settings.rl.secondAttemptsPerFirst = secondAttempts

@@ -68,24 +68,16 @@ echo "== SCoRe learns: a short fixed-seed run must lift Δ(t1,t2) over its base'
 "$LIB_DIR/score-cli" demo --check --seed 3 --out "$OUT/learning-check" 2>&1 | tr '\r' '\n' | grep -v '^  [A-Za-z]* *\['
 
 echo "== score-cli demo refuses a training temperature that is not a distribution's, a negative or NaN β2, and no prompts per RL step"
-for bad in 0 -1 nan; do
-    if "$LIB_DIR/score-cli" demo --quick --temperature="$bad" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
-        echo "demo accepted --temperature $bad"; exit 1
+# demo_refuses OPTION VALUE: the demo must exit with an error that names OPTION before training anything.
+demo_refuses() {
+    if "$LIB_DIR/score-cli" demo --quick "$1=$2" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
+        echo "demo accepted $1 $2"; exit 1
     fi
-    grep -q -- "--temperature must be" "$OUT/refused.txt"
-done
-for bad in -1 nan; do
-    if "$LIB_DIR/score-cli" demo --quick --beta2="$bad" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
-        echo "demo accepted --beta2 $bad"; exit 1
-    fi
-    grep -q -- "--beta2 must be" "$OUT/refused.txt"
-done
-for bad in 0 -4; do
-    if "$LIB_DIR/score-cli" demo --quick --prompts="$bad" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
-        echo "demo accepted --prompts $bad"; exit 1
-    fi
-    grep -q -- "--prompts must be" "$OUT/refused.txt"
-done
+    grep -q -- "$1 must be" "$OUT/refused.txt"
+}
+for bad in 0 -1 nan; do demo_refuses --temperature "$bad"; done
+for bad in -1 nan; do demo_refuses --beta2 "$bad"; done
+for bad in 0 -4; do demo_refuses --prompts "$bad"; done
 
 echo "== score-cli eval --out: a JSON line per problem whose verdicts match its texts and the printed accuracies"
 "$LIB_DIR/score-cli" eval --model "$OUT/learning-check/score-model" --fixed-width --count 50 --out "$OUT/eval.jsonl" \

@@ -42,7 +42,7 @@ struct DemoCommand: ParsableCommand {
     var firstTemperature: Float?
     @Option(help: "Checkpoint each RL row keeps: last (default), validation (built-in task only) or training-reward.")
     var select: String?
-    @Option(help: "With --model: learning rate of every trained row (default 1e-4 with LoRA, 1e-5 without).")
+    @Option(help: "Learning rate of the RL rows (default 1e-4; Pair-SFT and STaR keep 5e-4); with --model, of every trained row (default 1e-4 with LoRA, 1e-5 without).")
     var learningRate: Float?
     @Option(help: "Stage II: subtract λ from the turn-2 reward when a right first attempt was broken (not in the paper; default 0).")
     var breakPenalty: Float?
@@ -74,6 +74,9 @@ struct DemoCommand: ParsableCommand {
         let workload: DemoWorkload
         if model != nil, check || margin != nil { throw ValidationError("--check runs the built-in task (no --model)") }
         if margin != nil, !check { throw ValidationError("--margin needs --check") }
+        if let learningRate, !(learningRate.isFinite && learningRate > 0) {
+            throw ValidationError("--learning-rate must be finite and > 0")
+        }
         if let model {
             guard digits == nil, baseFixTarget == nil, baseKeep == nil, pretrainSteps == nil, baseSteps == nil else {
                 throw ValidationError(
@@ -87,15 +90,14 @@ struct DemoCommand: ParsableCommand {
                 settings.useLoRA(rank: loraRank)
             }
             if let learningRate {
-                guard learningRate.isFinite, learningRate > 0 else { throw ValidationError("--learning-rate must be positive") }
                 settings.rl.learningRate = learningRate
                 settings.sftLearningRate = learningRate
             }
             workload = try pretrainedWorkload(model, settings: &settings)
         } else {
             guard !(check && baseOnly) else { throw ValidationError("--check and --base-only exclude each other") }
-            guard problems == nil, heldOut == nil, loraRank == nil, learningRate == nil else {
-                throw ValidationError("--problems, --held-out, --lora-rank and --learning-rate need --model")
+            guard problems == nil, heldOut == nil, loraRank == nil else {
+                throw ValidationError("--problems, --held-out and --lora-rank need --model")
             }
             settings = check ? DemoSettings.check() : quick ? DemoSettings.quick() : DemoSettings()
             if let evalCount { settings.evalCount = evalCount }
@@ -123,6 +125,7 @@ struct DemoCommand: ParsableCommand {
                 guard (2...3).contains(digits) else { throw ValidationError("--digits must be 2 or 3 (got \(digits))") }
                 settings.digits = digits
             }
+            if let learningRate { settings.rl.learningRate = learningRate }
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)
         }
         if let kl { settings.rl.objective.klEstimator = try ObjectiveArguments.choice(kl, KLEstimator.allCases, "--kl") }

@@ -49,6 +49,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Stage I: KL weight β2 holding attempt 1 near the base (default 0.1, the paper's for MATH; with --model 1).")
     var beta2: Float?
     @Option(help: "Built-in task: digits per operand, 2 (default) or 3 (harder: more carries).") var digits: Int?
+    @Option(help: "Built-in task: transformer layers of the model trained from scratch (default 4).") var layers: Int?
+    @Option(help: "Built-in task: width of that model, a multiple of 4 (default 128; its MLP is 3 times as wide).")
+    var width: Int?
     @Option(help: "Attempts per episode the RL rows train on (default 2; the table still evaluates two; `score-cli eval --attempts N` on the saved score-model measures the rest).")
     var attempts: Int?
     @Flag(help: "With --attempts above 2: Stage I holds only attempt 1 near the reference and rewards every later attempt.")
@@ -78,9 +81,10 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("--learning-rate must be finite and > 0")
         }
         if let model {
-            guard digits == nil, baseFixTarget == nil, baseKeep == nil, pretrainSteps == nil, baseSteps == nil else {
-                throw ValidationError(
-                    "--digits, --base-fix-target, --base-keep, --pretrain-steps and --base-steps are for the built-in task (no --model)")
+            guard digits == nil, baseFixTarget == nil, baseKeep == nil, pretrainSteps == nil, baseSteps == nil,
+                  layers == nil, width == nil else {
+                throw ValidationError("--digits, --base-fix-target, --base-keep, --pretrain-steps, --base-steps, --layers "
+                                      + "and --width are for the built-in task (no --model)")
             }
             settings = DemoSettings.pretrained()
             if quick { settings.stageISteps = settings.stageISteps / 2; settings.stageIISteps = settings.stageIISteps / 2 }
@@ -124,6 +128,18 @@ struct DemoCommand: ParsableCommand {
             if let digits {
                 guard (2...3).contains(digits) else { throw ValidationError("--digits must be 2 or 3 (got \(digits))") }
                 settings.digits = digits
+            }
+            if let layers {
+                guard (1...32).contains(layers) else { throw ValidationError("--layers must be in 1...32 (got \(layers))") }
+                settings.model.nLayers = layers
+            }
+            if let width {
+                guard (16...1024).contains(width), width % 8 == 0 else {
+                    throw ValidationError("--width must be a multiple of 8 in 16...1024 (got \(width))")
+                }
+                settings.model = ModelConfig(vocabSize: settings.model.vocabSize, dim: width, nLayers: settings.model.nLayers,
+                                             nHeads: settings.model.nHeads, nKVHeads: settings.model.nKVHeads,
+                                             hiddenDim: 3 * width, maxSeqLen: settings.model.maxSeqLen)
             }
             if let learningRate { settings.rl.learningRate = learningRate }
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)

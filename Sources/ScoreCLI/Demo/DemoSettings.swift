@@ -8,6 +8,8 @@ struct DemoSettings {
     /// the carries; seeds 1–20 reached the target in 310–950 steps (seed 4 needed 1,500 with the
     /// shorter warm-up of an 800-step cap).
     var pretrainSteps = 2000
+    /// The built-in task's model, trained from scratch (828,544 parameters).
+    var model = ModelConfig.tiny
     /// Digits per operand of the built-in task (2, or 3 for a harder task with more carries).
     var digits = 2
     /// Training problems kept (a fixed random sample) when the split is larger: 3 digits have

@@ -30,7 +30,7 @@ extension DemoWorkload {
         let verifier = ArithmeticVerifier()
 
         func makeBase(_ demo: SelfCorrectionDemo) throws -> Transformer {
-            let model = try Transformer(config: .tiny, seed: seed, threads: threads)
+            let model = try Transformer(config: settings.model, seed: seed, threads: threads)
             let plain = zip(trainProblems, train).map {
                 SFTExample(prompt: format.promptTokens($0.0.prompt), completion: format.attemptTokens($0.1.reference))
             }

@@ -50,7 +50,7 @@ struct DemoCommand: ParsableCommand {
     var beta2: Float?
     @Option(help: "Built-in task: digits per operand, 2 (default) or 3 (harder: more carries).") var digits: Int?
     @Option(help: "Built-in task: transformer layers of the model trained from scratch (default 4).") var layers: Int?
-    @Option(help: "Built-in task: width of that model, a multiple of 4 (default 128; its MLP is 3 times as wide).")
+    @Option(help: "Built-in task: width of that model, a multiple of 8 in 16...1024 (default 128; its MLP is 3 times as wide).")
     var width: Int?
     @Option(help: "Attempts per episode the RL rows train on (default 2; the table still evaluates two; `score-cli eval --attempts N` on the saved score-model measures the rest).")
     var attempts: Int?
@@ -137,9 +137,9 @@ struct DemoCommand: ParsableCommand {
                 guard (16...1024).contains(width), width % 8 == 0 else {
                     throw ValidationError("--width must be a multiple of 8 in 16...1024 (got \(width))")
                 }
-                settings.model = ModelConfig(vocabSize: settings.model.vocabSize, dim: width, nLayers: settings.model.nLayers,
-                                             nHeads: settings.model.nHeads, nKVHeads: settings.model.nKVHeads,
-                                             hiddenDim: 3 * width, maxSeqLen: settings.model.maxSeqLen)
+                settings.model.dim = width
+                settings.model.hiddenDim = 3 * width
+                settings.model.headDim = width / settings.model.nHeads
             }
             if let learningRate { settings.rl.learningRate = learningRate }
             workload = try DemoWorkload.arithmetic(settings: settings, seed: seed, threads: threads)

@@ -73,7 +73,8 @@ extension DemoWorkload {
             }
             return model
         }
-        return DemoWorkload(title: "tiny model, \(settings.digits)-digit addition", format: format, verifier: verifier,
+        let size = settings.model.parameterCount.map { " (\($0) parameters)" } ?? ""
+        return DemoWorkload(title: "tiny model\(size), \(settings.digits)-digit addition", format: format, verifier: verifier,
                             train: train, validation: validation, heldOut: heldOut, correctAttempt: { $0.reference },
                             basePhases: 2, makeBase: makeBase,
                             save: { model, url in try model.save(to: url) })

@@ -11,7 +11,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Train every method of the paper's comparison from one base and print the paper-style table.",
         discussion: """
             Without --model: a tiny model learns 2-digit addition from scratch, then every method trains from it \
-            (about 8–9 minutes on 2 cores; --quick: the base and SCoRe only, about 2–3 minutes). With --model PATH \
+            (about 9–10 minutes on 2 cores; --quick: the base and SCoRe only, about 2–3 minutes). With --model PATH \
             (a GGUF file or a model folder): the pretrained model is the base, on short multi-step arithmetic \
             problems (or --problems and --held-out files), trained with micro-batches and, with --lora-rank, LoRA adapters.
             """)

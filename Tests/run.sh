@@ -67,7 +67,7 @@ Tests/mpi/mpi_test.sh "$LIB_DIR"
 echo "== SCoRe learns: a short fixed-seed run must lift Δ(t1,t2) over its base's (score-cli demo --check)"
 "$LIB_DIR/score-cli" demo --check --seed 3 --out "$OUT/learning-check" 2>&1 | tr '\r' '\n' | grep -v '^  [A-Za-z]* *\['
 
-echo "== score-cli demo refuses a training temperature that is not a distribution's, a negative or NaN β2, no prompts per RL step, a learning rate that is not positive, and a model shape it cannot build"
+echo "== score-cli demo refuses a training temperature that is not a distribution's, a negative or NaN β2, no prompts per RL step, fewer than two samples per prompt, a learning rate that is not positive, and a model shape it cannot build"
 # demo_refuses OPTION VALUE: the demo must exit with an error that names OPTION before training anything.
 demo_refuses() {
     if "$LIB_DIR/score-cli" demo --quick "$1=$2" --out "$OUT/refused" > "$OUT/refused.txt" 2>&1; then
@@ -78,6 +78,7 @@ demo_refuses() {
 for bad in 0 -1 nan; do demo_refuses --temperature "$bad"; done
 for bad in -1 nan; do demo_refuses --beta2 "$bad"; done
 for bad in 0 -4; do demo_refuses --prompts "$bad"; done
+for bad in 0 1; do demo_refuses --samples "$bad"; done
 for bad in 0 -1e-4 nan; do demo_refuses --learning-rate "$bad"; done
 for bad in 0 33; do demo_refuses --layers "$bad"; done
 for bad in 8 100 2048; do demo_refuses --width "$bad"; done

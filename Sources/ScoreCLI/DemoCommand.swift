@@ -34,6 +34,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
     @Option(help: "KL penalty of the RL rows: k1-in-reward (default: the paper's KL(π‖π_ref), in the return), k3, k2, k1.") var kl: String?
     @Option(help: "Prompts per step of the RL rows (default 32; with --model 4).") var prompts: Int?
+    @Option(help: "First attempts sampled per prompt in the RL rows (default 4; the leave-one-out baseline needs 2).")
+    var samples: Int?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
     @Option(help: "Sampling temperature of the RL rows in training (default 0.5; with --model 0.7); the policy trained is the one sampled, softmax(logits / T).")
@@ -148,6 +150,10 @@ struct DemoCommand: ParsableCommand {
         if let prompts {
             guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1 (got \(prompts))") }
             settings.rl.promptsPerStep = prompts
+        }
+        if let samples {
+            guard (2...1024).contains(samples) else { throw ValidationError("--samples must be in 2...1024 (got \(samples))") }
+            settings.rl.samplesPerPrompt = samples
         }
         if let secondAttempts {
             guard secondAttempts >= 1 else { throw ValidationError("--second-attempts must be at least 1") }

@@ -34,7 +34,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "With --model: LoRA rank (default 16; 0 = train every weight).") var loraRank: Int?
     @Option(help: "KL penalty of the RL rows: k1-in-reward (default: the paper's KL(π‖π_ref), in the return), k3, k2, k1.") var kl: String?
     @Option(help: "Prompts per step of the RL rows (default 32; with --model 4).") var prompts: Int?
-    @Option(help: "First attempts sampled per prompt in the RL rows (default 4; the leave-one-out baseline needs 2).")
+    @Option(help: "First attempts sampled per prompt in the RL rows, 2...1024 (default 4; the leave-one-out baseline needs two).")
     var samples: Int?
     @Option(help: "Second attempts per first attempt in the RL rows (default 1; from 2 on, a per-state turn-2 baseline).")
     var secondAttempts: Int?
